@@ -1,0 +1,46 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from syncapi import errors, health, logs, services
+from syncapi.config import Settings, SettingsError
+
+#: Largest webhook or API body accepted, in bytes (CONTRACT §3: 413 above it).
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding settings (by env name or field name)."""
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    app = Flask(__name__, instance_relative_config=True)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["SETTINGS"] = settings
+    app.json.sort_keys = False
+    logs.configure(settings)
+
+    svc = services.install(services.Services(settings))
+    app.extensions["services"] = svc
+    app.extensions["queues"] = svc.queues
+    app.extensions["pos_engine"] = svc.pos_engine
+    app.extensions["state_engine"] = svc.state_engine
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    return app
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the environment; on a bad or missing one, print its one line and exit."""
+    try:
+        return Settings.from_env(overrides=overrides)
+    except SettingsError as exc:
+        if overrides is not None:
+            raise
+        print(f"syncapi: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,1 @@
+"""syncapi: keeps a point-of-sale system and a Magento 2 store in step."""

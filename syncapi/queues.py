@@ -1,0 +1,156 @@
+"""Redis and the RQ queues: built once per app (or per worker) from the settings, never at import time.
+
+`enqueue()` is the one place that sets the project's standard job options: a deterministic job id, the
+timeout, result and failure TTLs, `Retry` with backoff and the failure callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import redis
+from rq import Callback, Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+
+from syncapi.config import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUE_INBOUND = "inbound"
+QUEUE_OUTBOUND = "outbound"
+QUEUE_DEFAULT = "default"
+QUEUE_NAMES = (QUEUE_INBOUND, QUEUE_OUTBOUND, QUEUE_DEFAULT)
+
+#: Seconds a successful job's result is kept (long enough to read it back through the API).
+RESULT_TTL_S = 3600
+#: Seconds a failed job stays in the failed registry for an operator to inspect and retry.
+FAILURE_TTL_S = 14 * 24 * 3600
+#: Seconds a queued job may wait for a worker before it expires: a week covers any outage worth surviving.
+QUEUED_TTL_S = 7 * 24 * 3600
+#: Backoff between retries, in seconds; the last value repeats for any further retries.
+RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)
+#: Redis socket timeouts, in seconds: a dead Redis must fail a request fast, not hang it.
+REDIS_SOCKET_TIMEOUT_S = 5
+REDIS_CONNECT_TIMEOUT_S = 2
+
+#: States in which a job with the same id means "the same work is already on its way".
+PENDING_STATES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
+
+#: Suffix of the one follow-up job queued behind a running job with the same id.
+FOLLOW_UP_SUFFIX = "-again"
+
+_JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class QueueUnavailableError(Exception):
+    """Redis did not answer: nothing was queued."""
+
+
+def job_id(*parts: object) -> str:
+    """A deterministic rq job id from `parts` (`job_id("order", 12)` -> `order-12`); rq allows [A-Za-z0-9_-]."""
+    return "-".join(_JOB_ID_UNSAFE.sub("_", str(part)) for part in parts)
+
+
+def connect_redis(url: str) -> redis.Redis:
+    """A Redis client for `url` with short socket timeouts (rq needs bytes, so no decoding)."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+        health_check_interval=30,
+    )
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What `enqueue()` did: `status` is `queued` or `duplicate`."""
+
+    job_id: str
+    status: str
+
+
+class Queues:
+    """The service's RQ queues over one Redis connection."""
+
+    def __init__(self, connection: redis.Redis, settings: Settings):
+        self.connection = connection
+        self.settings = settings
+        self._queues = {name: Queue(name, connection=connection) for name in QUEUE_NAMES}
+
+    def __getitem__(self, name: str) -> Queue:
+        return self._queues[name]
+
+    def __iter__(self):
+        return iter(self._queues.values())
+
+    def enqueue(self, queue_name: str, func, *args, job_id: str, **kwargs) -> Enqueued:
+        """Queue `func(*args, **kwargs)` under `job_id` unless the same job is already waiting.
+
+        A job that is waiting (queued, scheduled for a retry) makes this a `duplicate`. A job that is
+        already running may have read its record before the change being announced now, so one follow-up
+        (`<job_id>-again`) is queued behind it. A finished or failed job is replaced, so a later event for
+        the same record is never lost. Raises `QueueUnavailableError` when Redis cannot be reached, so
+        callers never report success for work that is not in Redis.
+        """
+        queue = self._queues[queue_name]
+        try:
+            for candidate in (job_id, f"{job_id}{FOLLOW_UP_SUFFIX}"):
+                existing = _fetch(candidate, self.connection)
+                if existing is not None:
+                    status = existing.get_status(refresh=False)
+                    if status == JobStatus.STARTED and candidate == job_id:
+                        continue
+                    if status in PENDING_STATES:
+                        return Enqueued(candidate, "duplicate")
+                    existing.delete(remove_from_queue=True)
+                try:
+                    queue.enqueue(func, args=args, kwargs=kwargs, unique=True, **self.job_options(candidate))
+                except DuplicateJobError:
+                    return Enqueued(candidate, "duplicate")
+                return Enqueued(candidate, "queued")
+        except redis.RedisError as exc:
+            raise QueueUnavailableError(f"Redis at {_where(self.connection)} did not answer: {exc}") from exc
+        raise AssertionError("unreachable")  # the follow-up id is never skipped
+
+    def job_options(self, job_id: str) -> dict:
+        """The project's standard rq options for a job with id `job_id`."""
+        retries = self.settings.job_max_retries
+        return {
+            "job_id": job_id,
+            "job_timeout": self.settings.job_timeout_s,
+            "result_ttl": RESULT_TTL_S,
+            "failure_ttl": FAILURE_TTL_S,
+            "ttl": QUEUED_TTL_S,
+            "retry": Retry(max=retries, interval=list(RETRY_INTERVALS_S[:retries]) or 0) if retries else None,
+            "on_failure": Callback(log_job_failure),
+        }
+
+    def ping(self) -> None:
+        """Raise `QueueUnavailableError` unless Redis answers."""
+        try:
+            self.connection.ping()
+        except redis.RedisError as exc:
+            raise QueueUnavailableError(f"Redis at {_where(self.connection)} did not answer: {exc}") from exc
+
+
+def _fetch(job_id: str, connection: redis.Redis) -> Job | None:
+    try:
+        return Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return None
+
+
+def _where(connection: redis.Redis) -> str:
+    kwargs = connection.connection_pool.connection_kwargs
+    return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+
+
+def log_job_failure(job: Job, connection, exc_type, exc_value, traceback) -> None:
+    """rq failure callback: one log line per failed attempt, with the job id and the reason."""
+    log.error(
+        "job failed",
+        extra={"job_id": job.id, "func": job.func_name, "error": f"{exc_type.__name__}: {exc_value}"},
+    )
