@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from syncapi import errors, health, logs, services
+from syncapi import errors, health, logs, services, webhooks
 from syncapi.config import Settings, SettingsError
 
 #: Largest webhook or API body accepted, in bytes (CONTRACT §3: 413 above it).
@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    webhooks.init_app(app)
     return app
 
 

@@ -1,0 +1,57 @@
+"""The webhook event table (CONTRACT §3): which Magento event queues which import job, keyed by which id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+#: Prefix of Adobe I/O Events for Commerce event types: `com.adobe.commerce.observer.<magento_event>` is the
+#: event `observer.<magento_event>` here.
+ADOBE_TYPE_PREFIX = "com.adobe.commerce."
+
+
+@dataclass(frozen=True)
+class EventRoute:
+    """Where one kind of Magento record goes: the job that imports it and where its id sits in the entity."""
+
+    entity: str
+    """The record kind; also the first part of the job id (`order` -> `order-42`)."""
+    func: str
+    """Dotted path of the job function, queued by name so the web process never imports the jobs."""
+    id_keys: tuple[str, ...]
+    """Keys of the entity id in the entity, tried in order; a key that is absent or null passes to the next."""
+
+
+ORDER = EventRoute("order", "jobs.inbound.import_order", ("entity_id",))
+INVOICE = EventRoute("invoice", "jobs.inbound.import_invoice", ("entity_id",))
+CREDITMEMO = EventRoute("creditmemo", "jobs.inbound.import_creditmemo", ("entity_id",))
+# Mage-OS sends the service output (`CustomerInterface`, `CategoryInterface`), whose id is `id`; Adobe's observer
+# payloads are model data, where a category's id is `entity_id`, so that key is read when `id` is absent.
+CUSTOMER = EventRoute("customer", "jobs.inbound.import_customer", ("id", "entity_id"))
+CATEGORY = EventRoute("category", "jobs.inbound.import_category", ("id", "entity_id"))
+
+#: Every event name the service accepts, in the order of the contract's table.
+EVENTS: MappingProxyType[str, EventRoute] = MappingProxyType(
+    {
+        "sales.order.created": ORDER,
+        "sales.order.updated": ORDER,
+        "observer.sales_order_save_after": ORDER,
+        "sales.invoice.created": INVOICE,
+        "observer.sales_order_invoice_save_after": INVOICE,
+        "sales.creditmemo.created": CREDITMEMO,
+        "observer.sales_order_creditmemo_save_after": CREDITMEMO,
+        "customer.created": CUSTOMER,
+        "customer.updated": CUSTOMER,
+        "observer.customer_save_after_data_object": CUSTOMER,
+        "catalog.category.created": CATEGORY,
+        "observer.catalog_category_save_after": CATEGORY,
+    }
+)
+KNOWN_EVENTS: tuple[str, ...] = tuple(EVENTS)
+
+
+def event_name(raw: str) -> str:
+    """The event name for `raw`, a name or an Adobe event type (`com.adobe.commerce.observer.x` -> `observer.x`)."""
+    if raw.startswith(ADOBE_TYPE_PREFIX):
+        return raw[len(ADOBE_TYPE_PREFIX) :]
+    return raw
