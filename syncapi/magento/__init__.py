@@ -1,0 +1,46 @@
+"""The Magento 2 REST client and its resources.
+
+`MagentoClient` (in `client`) owns the HTTP: base URL, OAuth 1.0a or bearer auth, one session, timeouts,
+retries and error mapping (`errors`). The resource modules (`products`, `media`, `configurable`, `attributes`,
+`categories`, `inventory`, `prices`, `customers`, `sales`, `stores`) hold paths and payload shapes; `bulk` runs
+the async bulk API; `search` builds searchCriteria.
+
+Jobs get their process's client with `current_client()`.
+"""
+
+from __future__ import annotations
+
+from syncapi import services
+from syncapi.magento.client import MagentoClient, client_for, path
+from syncapi.magento.errors import (
+    MagentoAuthError,
+    MagentoBulkTimeoutError,
+    MagentoBulkUnsupportedError,
+    MagentoError,
+    MagentoNotFoundError,
+    MagentoPermanentError,
+    MagentoTransientError,
+    format_message,
+)
+from syncapi.magento.search import SearchCriteria
+
+__all__ = [
+    "MagentoAuthError",
+    "MagentoBulkTimeoutError",
+    "MagentoBulkUnsupportedError",
+    "MagentoClient",
+    "MagentoError",
+    "MagentoNotFoundError",
+    "MagentoPermanentError",
+    "MagentoTransientError",
+    "SearchCriteria",
+    "client_for",
+    "current_client",
+    "format_message",
+    "path",
+]
+
+
+def current_client() -> MagentoClient:
+    """This process's Magento client, built once from its settings and kept with its other services."""
+    return services.current().extra("magento", lambda svc: client_for(svc.settings))  # noqa: S610 - not Django

@@ -1,0 +1,40 @@
+"""Customers: `/V1/customers`. Paths and payload shapes only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from syncapi.magento.client import MagentoClient, path
+from syncapi.magento.search import SearchCriteria
+
+CUSTOMERS = "/V1/customers"
+CUSTOMER = "/V1/customers/{customer_id}"
+SEARCH = "/V1/customers/search"
+
+
+def get(client: MagentoClient, customer_id: int) -> dict:
+    """The customer `customer_id`."""
+    return client.get(path(CUSTOMER, customer_id=customer_id))
+
+
+def search(client: MagentoClient, criteria: SearchCriteria | None = None) -> dict:
+    """One page of customers matching `criteria`."""
+    return client.search(SEARCH, criteria)
+
+
+def iterate(client: MagentoClient, criteria: SearchCriteria | None = None) -> Iterator[dict]:
+    """Every customer matching `criteria`, page by page."""
+    return client.paginate(SEARCH, criteria)
+
+
+def create(client: MagentoClient, customer: dict, password: str | None = None) -> dict:
+    """Create `customer` (`email`, `firstname`, `lastname`, ...); the saved customer with its `id`."""
+    body: dict = {"customer": customer}
+    if password is not None:
+        body["password"] = password
+    return client.post(CUSTOMERS, body)
+
+
+def update(client: MagentoClient, customer_id: int, customer: dict) -> dict:
+    """Update customer `customer_id` (`customer` must carry `id`, `email`, `firstname`, `lastname`)."""
+    return client.put(path(CUSTOMER, customer_id=customer_id), {"customer": {**customer, "id": int(customer_id)}})

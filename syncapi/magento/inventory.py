@@ -1,0 +1,39 @@
+"""MSI source items: `/V1/inventory/source-items`. Paths and payload shapes only.
+
+Magento answers 200 for source items of SKUs it does not have and stores nothing (magento2 #38154): make sure
+the products exist, or read back with `source_items`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from syncapi.magento.client import MagentoClient
+from syncapi.magento.search import SearchCriteria
+
+SOURCE_ITEMS = "/V1/inventory/source-items"
+STATUS_OUT_OF_STOCK = 0
+STATUS_IN_STOCK = 1
+
+
+def source_item(sku: str, source_code: str, quantity: float) -> dict:
+    """A source item for `sku` at `source_code`, in stock when `quantity` is above zero."""
+    return {
+        "sku": sku,
+        "source_code": source_code,
+        "quantity": quantity,
+        "status": STATUS_IN_STOCK if quantity > 0 else STATUS_OUT_OF_STOCK,
+    }
+
+
+def save(client: MagentoClient, items: Iterable[dict], *, batch_size: int | None = None) -> None:
+    """Write source items (see `source_item`) in batches."""
+    client.send_in_batches(SOURCE_ITEMS, "sourceItems", items, batch_size=batch_size)
+
+
+def source_items(client: MagentoClient, skus: Iterable[str], source_code: str | None = None) -> Iterator[dict]:
+    """The stored source items of `skus` (at `source_code` when given)."""
+    criteria = SearchCriteria().where("sku", list(skus), "in")
+    if source_code is not None:
+        criteria.where("source_code", source_code)
+    return client.paginate(SOURCE_ITEMS, criteria)
