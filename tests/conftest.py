@@ -109,3 +109,6 @@ def app(redis, app_settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+from tests.fixtures_webhooks import *  # noqa: E402, F403
