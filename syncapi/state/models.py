@@ -1,0 +1,149 @@
+"""The service's own tables (prefix `sync_`), in their own metadata so they never mix with the POS's tables.
+
+They live in the database of `settings.state_url` (by default the POS database) and are created and upgraded by
+the Alembic environment next to this module (`syncapi.state.migrate.upgrade`), never by `create_all`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names spelled out, so migrations name them the same way on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Longest stored record key (SKU, `sku/position`, id) and Magento id.
+KEY_LENGTH = 255
+MAGENTO_ID_LENGTH = 64
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamps must carry a timezone, got naive {value!r}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class StateBase(DeclarativeBase):
+    """Base of the service's own tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class LinkRow(StateBase):
+    """Where one Magento record went in the POS, and how its last attempt went."""
+
+    __tablename__ = "sync_links"
+    __table_args__ = (
+        UniqueConstraint("entity", "magento_id"),
+        Index("ix_sync_links_entity_status", "entity", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(16))
+    magento_id: Mapped[str] = mapped_column(String(MAGENTO_ID_LENGTH))
+    pos_id: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RunRow(StateBase):
+    """One push or pull: what started it, how far it got, what it did."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (
+        Index("ix_sync_runs_kind_id", "kind", "id"),
+        Index("ix_sync_runs_status_finished_at", "status", "finished_at"),
+        Index("ix_sync_runs_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict] = mapped_column(JSON)
+    job_id: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RunErrorRow(StateBase):
+    """One recorded error of a run (at most `MAX_STORED_ERRORS` per run are kept; all are counted)."""
+
+    __tablename__ = "sync_run_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WatermarkRow(StateBase):
+    """How far an incremental push or pull has read, as a JSON cursor."""
+
+    __tablename__ = "sync_watermarks"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HashRow(StateBase):
+    """The hash of what was last sent to Magento for one record, so an unchanged record is not sent again."""
+
+    __tablename__ = "sync_hashes"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(128))
+    magento_id: Mapped[str | None] = mapped_column(String(MAGENTO_ID_LENGTH))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
