@@ -59,16 +59,32 @@ def receive_magento(event_name: str | None = None):
             job_id=job_id(delivery.route.entity, delivery.entity_id),
         )
     except QueueUnavailableError as exc:
-        _log(logging.ERROR, "webhook not queued", started, event=delivery.event, delivery_id=delivery_id,
-             status="unavailable", http_status=503, reason=str(exc))  # fmt: skip
+        _log(
+            logging.ERROR,
+            "webhook not queued",
+            started,
+            event=delivery.event,
+            delivery_id=delivery_id,
+            status="unavailable",
+            http_status=503,
+            reason=str(exc),
+        )
         return error_response(
             503,
             "the job queue cannot be reached, so this delivery was not accepted; send it again later",
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
 
-    _log(logging.INFO, "webhook", started, event=delivery.event, delivery_id=delivery_id, job_id=enqueued.job_id,
-         status=enqueued.status, http_status=202)  # fmt: skip
+    _log(
+        logging.INFO,
+        "webhook",
+        started,
+        event=delivery.event,
+        delivery_id=delivery_id,
+        job_id=enqueued.job_id,
+        status=enqueued.status,
+        http_status=202,
+    )
     return jsonify(status=enqueued.status, job_id=enqueued.job_id), 202
 
 
@@ -126,18 +142,27 @@ def _read_body(limit: int) -> bytes:
 
 
 def _too_large_message(limit: int) -> str:
-    return f"the body is over the limit of {limit} bytes (1 MiB)"
+    mib = f" ({limit // 2**20} MiB)" if limit % 2**20 == 0 else ""
+    return f"the body is over the limit of {limit} bytes{mib}"
 
 
 def _rejected(exc: WebhookRejectedError, event: str | None, started: float):
-    _log(logging.WARNING, "webhook rejected", started, event=event,
-         delivery_id=request.headers.get(ADOBE_EVENT_ID_HEADER), status="rejected", http_status=exc.status,
-         reason=exc.message)  # fmt: skip
+    _log(
+        logging.WARNING,
+        "webhook rejected",
+        started,
+        event=event,
+        delivery_id=request.headers.get(ADOBE_EVENT_ID_HEADER),
+        status="rejected",
+        http_status=exc.status,
+        reason=exc.message,
+    )
     return error_response(exc.status, exc.message)
 
 
-def _log(level: int, message: str, started: float, *, event, delivery_id, status, http_status, job_id=None,
-         reason=None) -> None:  # fmt: skip
+def _log(
+    level: int, message: str, started: float, *, event, delivery_id, status, http_status, job_id=None, reason=None
+) -> None:
     """One JSON log line per webhook, with the ids as fields; never the signature or the secret."""
     fields = {
         "event": event,
