@@ -10,6 +10,8 @@ from flask import Flask
 
 from syncapi import errors, health, logs, services, webhooks
 from syncapi.config import Settings, SettingsError
+from syncapi.pos import cli as pos_cli
+from syncapi.state import cli as state_cli
 
 #: Largest webhook or API body accepted, in bytes (CONTRACT §3: 413 above it).
 MAX_BODY_BYTES = 1024 * 1024
@@ -32,7 +34,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    pos_cli.init_app(app)
     webhooks.init_app(app)
+    state_cli.init_app(app)
     return app
 
 
