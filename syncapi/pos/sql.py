@@ -1,0 +1,897 @@
+"""`SqlPosGateway`: the POS gateway over the reference tables, on SQLite, PostgreSQL and other SQL servers.
+
+Idempotency rests on the unique Magento-id columns: a write looks for the record first, and when a concurrent
+writer inserts the same record between that look and its own insert, the insert fails on the unique constraint,
+the whole transaction (stock decrement included) is rolled back, and the write looks again and answers with the
+record that won. On SQLite every write transaction starts with `BEGIN IMMEDIATE`, so writers queue on the
+database lock (up to the busy timeout) instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+from syncapi.pos import models as m
+from syncapi.pos import validation
+from syncapi.pos.errors import PosConflictError, PosError, PosUnavailableError, PosValidationError
+from syncapi.pos.gateway import (
+    COMMIT_SETTLE_S,
+    DEFAULT_BATCH_SIZE,
+    Batch,
+    Category,
+    CategoryIn,
+    CreditNote,
+    CreditNoteIn,
+    Cursor,
+    Customer,
+    CustomerIn,
+    Invoice,
+    InvoiceIn,
+    Price,
+    Product,
+    ProductAttribute,
+    ProductImage,
+    Sale,
+    SaleIn,
+    SaleLine,
+    StockLevel,
+    WriteResult,
+)
+from syncapi.pos.migrate import lock_for_writing
+from syncapi.pos.models import utcnow
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Times a write is tried when a concurrent writer keeps landing a clashing row first.
+WRITE_ATTEMPTS = 5
+#: Keys per `IN (...)` list, well under every backend's limit on bound parameters.
+KEYS_PER_QUERY = 500
+#: SQLSTATEs and SQLite messages that mean the POS tables are missing or older than this code.
+_MISSING_SCHEMA_SQLSTATES = frozenset({"42P01", "42703", "42S02", "42S22"})
+_MISSING_SCHEMA_MESSAGES = ("no such table", "no such column", "doesn't exist", "unknown column")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _missing_schema(exc: sa_exc.DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate in _MISSING_SCHEMA_SQLSTATES:
+        return True
+    message = str(exc.orig).lower()
+    return any(fragment in message for fragment in _MISSING_SCHEMA_MESSAGES)
+
+
+@contextmanager
+def _database_errors(action: str) -> Iterator[None]:
+    """Turn the database's failures into the gateway's: unreachable or unmigrated → `PosUnavailableError`."""
+    try:
+        yield
+    except PosError:
+        raise
+    except (sa_exc.OperationalError, sa_exc.ProgrammingError) as exc:
+        if _missing_schema(exc):
+            raise PosUnavailableError(
+                f"{action}: the POS tables are missing or out of date; run `flask --app app pos init` "
+                f"({_first_line(exc)})"
+            ) from exc
+        if isinstance(exc, sa_exc.ProgrammingError):
+            raise
+        raise PosUnavailableError(f"{action}: the POS database is unavailable: {_first_line(exc)}") from exc
+    except (sa_exc.InterfaceError, sa_exc.TimeoutError, sa_exc.DisconnectionError) as exc:
+        raise PosUnavailableError(f"{action}: the POS database is unavailable: {_first_line(exc)}") from exc
+    except sa_exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise PosUnavailableError(f"{action}: the POS database connection was lost: {_first_line(exc)}") from exc
+        raise
+
+
+def _chunks(keys: Iterable[T]) -> Iterator[list[T]]:
+    unique = sorted(set(keys))  # type: ignore[type-var]
+    for start in range(0, len(unique), KEYS_PER_QUERY):
+        yield unique[start : start + KEYS_PER_QUERY]
+
+
+def _after(changed_at: ColumnElement, key: ColumnElement, after: Cursor | None) -> ColumnElement[bool]:
+    """Rows strictly after `after` in (changed_at, key) order; written without row values for every backend."""
+    if after is None:
+        return true()
+    if after.key is None:
+        return changed_at >= after.updated_at
+    return or_(changed_at > after.updated_at, and_(changed_at == after.updated_at, key > after.key))
+
+
+def _check_cursor(after: Cursor | None, key_type: type, read: str) -> None:
+    if after is None or after.key is None:
+        return
+    if isinstance(after.key, bool) or not isinstance(after.key, key_type):
+        raise PosValidationError(
+            f"{read}: the cursor's key {after.key!r} is not a {key_type.__name__}; it belongs to another read"
+        )
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise PosValidationError(f"batch limit must be a whole number of 1 or more, got {limit!r}")
+
+
+class SqlPosGateway:
+    """The POS gateway over the reference tables (see `syncapi.pos.gateway.PosGateway` for the guarantees)."""
+
+    def __init__(self, engine: Engine, location_code: str, *, settle_s: float = COMMIT_SETTLE_S):
+        if not location_code or not location_code.strip():
+            raise PosValidationError("a POS location code is required (POS_LOCATION_CODE)")
+        self.engine = engine
+        self.location_code = location_code.strip()
+        self.settle_s = settle_s
+
+    def __repr__(self) -> str:
+        return f"SqlPosGateway({self.engine.url.render_as_string(hide_password=True)!r}, {self.location_code!r})"
+
+    # --- changed-since reads -----------------------------------------------------------------------------
+
+    def _batch(
+        self,
+        read: str,
+        statement: Select,
+        changed_at: ColumnElement,
+        key: ColumnElement,
+        key_type: type,
+        after: Cursor | None,
+        limit: int,
+        build: Callable[[Any, list[Any]], list[T]],
+    ) -> Batch[T]:
+        _check_limit(limit)
+        _check_cursor(after, key_type, read)
+        started = utcnow()
+        statement = (
+            statement.add_columns(changed_at.label("changed_at"), key.label("cursor_key"))
+            .where(_after(changed_at, key, after))
+            .order_by(changed_at, key)
+            .limit(limit + 1)
+        )
+        with _database_errors(read), self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+            has_more = len(rows) > limit
+            rows = rows[:limit]
+            items = build(connection, rows) if rows else []
+        cursor = Cursor(rows[-1].changed_at, rows[-1].cursor_key) if rows else after
+        return Batch(tuple(items), cursor, self._checkpoint(cursor, started), has_more)
+
+    def _checkpoint(self, cursor: Cursor | None, started: datetime) -> Cursor | None:
+        if cursor is None:
+            return None
+        settled = started - timedelta(seconds=self.settle_s)
+        return cursor if cursor.updated_at < settled else Cursor(settled, None)
+
+    def changed_products(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[Product]:
+        """Products changed after `after`; a product changes when its row or one of its attributes does."""
+        products = m.Product.__table__
+        attributes = m.ProductAttribute.__table__
+        latest = select(attributes.c.sku, func.max(attributes.c.updated_at).label("at")).group_by(attributes.c.sku)
+        statement = select(products)
+        if after is not None:
+            # Only rows touched since the cursor's time can be after it: narrow both tables by their indexes.
+            touched = union(
+                select(products.c.sku).where(products.c.updated_at >= after.updated_at),
+                select(attributes.c.sku).where(attributes.c.updated_at >= after.updated_at),
+            ).subquery()
+            latest = latest.where(attributes.c.sku.in_(select(touched.c.sku)))
+            statement = statement.where(products.c.sku.in_(select(touched.c.sku)))
+        latest_sq = latest.subquery()
+        changed_at = type_coerce(
+            case((latest_sq.c.at > products.c.updated_at, latest_sq.c.at), else_=products.c.updated_at),
+            m.UtcDateTime(),
+        )
+        statement = statement.outerjoin(latest_sq, latest_sq.c.sku == products.c.sku)
+        return self._batch(
+            "read changed products", statement, changed_at, products.c.sku, str, after, limit, self._products_from
+        )
+
+    def changed_images(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[ProductImage]:
+        """Product images changed after `after`, content included."""
+        images = m.ProductImage.__table__
+        return self._batch(
+            "read changed images",
+            select(images),
+            images.c.updated_at,
+            images.c.id,
+            int,
+            after,
+            limit,
+            lambda _connection, rows: [_image(row) for row in rows],
+        )
+
+    def changed_stock(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[StockLevel]:
+        """Stock at this gateway's location changed after `after`."""
+        stock = m.Stock.__table__
+        return self._batch(
+            "read changed stock",
+            select(stock).where(stock.c.location_code == self.location_code),
+            stock.c.updated_at,
+            stock.c.sku,
+            str,
+            after,
+            limit,
+            lambda _connection, rows: [_stock(row) for row in rows],
+        )
+
+    def changed_prices(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[Price]:
+        """Prices of the products changed after `after`."""
+        products = m.Product.__table__
+        return self._batch(
+            "read changed prices",
+            select(*_PRICE_COLUMNS),
+            products.c.updated_at,
+            products.c.sku,
+            str,
+            after,
+            limit,
+            lambda _connection, rows: [_price(row) for row in rows],
+        )
+
+    def changed_categories(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[Category]:
+        """Categories changed after `after`."""
+        categories = m.Category.__table__
+        return self._batch(
+            "read changed categories",
+            select(categories),
+            categories.c.updated_at,
+            categories.c.id,
+            int,
+            after,
+            limit,
+            lambda _connection, rows: [_category(row) for row in rows],
+        )
+
+    def changed_customers(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[Customer]:
+        """Customers changed after `after`."""
+        customers = m.Customer.__table__
+        return self._batch(
+            "read changed customers",
+            select(customers),
+            customers.c.updated_at,
+            customers.c.id,
+            int,
+            after,
+            limit,
+            lambda _connection, rows: [_customer(row) for row in rows],
+        )
+
+    def _products_from(self, connection, rows: Sequence[Any]) -> list[Product]:
+        """Products for `rows` (with a `changed_at` column), their attributes loaded in one query per chunk."""
+        attributes = m.ProductAttribute.__table__
+        by_sku: dict[str, list[ProductAttribute]] = {}
+        for chunk in _chunks(row.sku for row in rows):
+            found = connection.execute(
+                select(attributes.c.sku, attributes.c.code, attributes.c.value)
+                .where(attributes.c.sku.in_(chunk))
+                .order_by(attributes.c.sku, attributes.c.code)
+            )
+            for sku, code, value in found:
+                by_sku.setdefault(sku, []).append(ProductAttribute(code, value))
+        return [_product(row, tuple(by_sku.get(row.sku, ())), row.changed_at) for row in rows]
+
+    # --- reads by key ------------------------------------------------------------------------------------
+
+    def _by_keys(self, read: str, keys: Iterable[Any], query: Callable[[list[Any]], Select], build) -> list[Any]:
+        keys = list(keys)
+        if any(key is None for key in keys):
+            raise PosValidationError(f"{read}: a key is missing (None)")
+        found: list[Any] = []
+        with _database_errors(read), self.engine.connect() as connection:
+            for chunk in _chunks(keys):
+                found.extend(build(connection, connection.execute(query(chunk)).all()))
+        return found
+
+    def _product_query(self, where: Callable[[Any], ColumnElement[bool]]) -> Callable[[list[Any]], Select]:
+        products = m.Product.__table__
+        attributes = m.ProductAttribute.__table__
+
+        def query(chunk: list[Any]) -> Select:
+            latest = (
+                select(attributes.c.sku, func.max(attributes.c.updated_at).label("at"))
+                .where(attributes.c.sku.in_(select(products.c.sku).where(where(chunk))))
+                .group_by(attributes.c.sku)
+                .subquery()
+            )
+            changed_at = type_coerce(
+                case((latest.c.at > products.c.updated_at, latest.c.at), else_=products.c.updated_at),
+                m.UtcDateTime(),
+            )
+            return (
+                select(products, changed_at.label("changed_at"))
+                .outerjoin(latest, latest.c.sku == products.c.sku)
+                .where(where(chunk))
+                .order_by(products.c.sku)
+            )
+
+        return query
+
+    def get_products(self, skus: Iterable[str]) -> list[Product]:
+        """The products with these SKUs, by SKU."""
+        products = m.Product.__table__
+        query = self._product_query(lambda chunk: products.c.sku.in_(chunk))
+        found = self._by_keys("read products", skus, query, self._products_from)
+        return sorted(found, key=lambda product: product.sku)
+
+    def get_style(self, parent_skus: Iterable[str]) -> list[Product]:
+        """Every variant of these styles, by SKU."""
+        products = m.Product.__table__
+        query = self._product_query(lambda chunk: products.c.parent_sku.in_(chunk))
+        found = self._by_keys("read styles", parent_skus, query, self._products_from)
+        return sorted(found, key=lambda product: product.sku)
+
+    def get_images(self, skus: Iterable[str]) -> list[ProductImage]:
+        """All images of these products, by SKU then position."""
+        images = m.ProductImage.__table__
+        found = self._by_keys(
+            "read images",
+            skus,
+            lambda chunk: select(images).where(images.c.sku.in_(chunk)),
+            lambda _connection, rows: [_image(row) for row in rows],
+        )
+        return sorted(found, key=lambda image: (image.sku, image.position))
+
+    def get_stock(self, skus: Iterable[str]) -> list[StockLevel]:
+        """Stock of these SKUs at this gateway's location, by SKU."""
+        stock = m.Stock.__table__
+        found = self._by_keys(
+            "read stock",
+            skus,
+            lambda chunk: select(stock).where(stock.c.sku.in_(chunk), stock.c.location_code == self.location_code),
+            lambda _connection, rows: [_stock(row) for row in rows],
+        )
+        return sorted(found, key=lambda level: level.sku)
+
+    def get_prices(self, skus: Iterable[str]) -> list[Price]:
+        """Prices of these SKUs, by SKU."""
+        products = m.Product.__table__
+        found = self._by_keys(
+            "read prices",
+            skus,
+            lambda chunk: select(*_PRICE_COLUMNS).where(products.c.sku.in_(chunk)),
+            lambda _connection, rows: [_price(row) for row in rows],
+        )
+        return sorted(found, key=lambda price: price.sku)
+
+    def get_categories(self, ids: Iterable[int]) -> list[Category]:
+        """The categories with these ids, by id."""
+        categories = m.Category.__table__
+        found = self._by_keys(
+            "read categories",
+            ids,
+            lambda chunk: select(categories).where(categories.c.id.in_(chunk)),
+            lambda _connection, rows: [_category(row) for row in rows],
+        )
+        return sorted(found, key=lambda category: category.id)
+
+    def get_customers(self, ids: Iterable[int]) -> list[Customer]:
+        """The customers with these ids, by id."""
+        customers = m.Customer.__table__
+        found = self._by_keys(
+            "read customers",
+            ids,
+            lambda chunk: select(customers).where(customers.c.id.in_(chunk)),
+            lambda _connection, rows: [_customer(row) for row in rows],
+        )
+        return sorted(found, key=lambda customer: customer.id)
+
+    def find_customer(self, *, email: str | None = None, magento_id: int | None = None) -> Customer | None:
+        """The customer linked to `magento_id`, else the one with `email` (any case)."""
+        customers = m.Customer.__table__
+        with _database_errors("find customer"), self.engine.connect() as connection:
+            if magento_id is not None:
+                row = connection.execute(select(customers).where(customers.c.magento_id == magento_id)).first()
+                if row is not None:
+                    return _customer(row)
+            if email:
+                row = connection.execute(select(customers).where(customers.c.email == email.strip().lower())).first()
+                if row is not None:
+                    return _customer(row)
+        return None
+
+    def find_sale(self, magento_order_id: int) -> Sale | None:
+        """The sale written for this Magento order, with its lines."""
+        sales = m.Sale.__table__
+        lines = m.SaleLine.__table__
+        with _database_errors("find sale"), self.engine.connect() as connection:
+            row = connection.execute(select(sales).where(sales.c.magento_order_id == magento_order_id)).first()
+            if row is None:
+                return None
+            line_rows = connection.execute(
+                select(lines).where(lines.c.sale_id == row.id).order_by(lines.c.line_no)
+            ).all()
+        return Sale(
+            id=row.id,
+            magento_order_id=row.magento_order_id,
+            magento_increment_id=row.magento_increment_id,
+            customer_id=row.customer_id,
+            location_code=row.location_code,
+            tender_type=row.tender_type,
+            subtotal=row.subtotal,
+            discount=row.discount,
+            shipping=row.shipping,
+            tax=row.tax,
+            grand_total=row.grand_total,
+            created_at=row.created_at,
+            lines=tuple(
+                SaleLine(line.sku, line.qty, line.unit_price, line.discount, line.tax, line.line_total)
+                for line in line_rows
+            ),
+        )
+
+    def find_invoice(self, magento_invoice_id: int) -> Invoice | None:
+        """The invoice written for this Magento invoice, with the sum paid against it."""
+        invoices = m.Invoice.__table__
+        payments = m.Payment.__table__
+        paid = (
+            select(func.coalesce(func.sum(payments.c.amount), 0))
+            .where(payments.c.invoice_id == invoices.c.id)
+            .scalar_subquery()
+        )
+        with _database_errors("find invoice"), self.engine.connect() as connection:
+            row = connection.execute(
+                select(invoices, type_coerce(paid, m.Money()).label("paid")).where(
+                    invoices.c.magento_invoice_id == magento_invoice_id
+                )
+            ).first()
+        if row is None:
+            return None
+        return Invoice(
+            id=row.id,
+            magento_invoice_id=row.magento_invoice_id,
+            magento_order_id=row.magento_order_id,
+            sale_id=row.sale_id,
+            customer_id=row.customer_id,
+            grand_total=row.grand_total,
+            paid=_money(row.paid),
+            created_at=row.created_at,
+        )
+
+    def find_credit_note(self, magento_creditmemo_id: int) -> CreditNote | None:
+        """The credit note written for this Magento credit memo, with the sum refunded against it."""
+        notes = m.CreditNote.__table__
+        refunds = m.Refund.__table__
+        refunded = (
+            select(func.coalesce(func.sum(refunds.c.amount), 0))
+            .where(refunds.c.credit_note_id == notes.c.id)
+            .scalar_subquery()
+        )
+        with _database_errors("find credit note"), self.engine.connect() as connection:
+            row = connection.execute(
+                select(notes, type_coerce(refunded, m.Money()).label("refunded")).where(
+                    notes.c.magento_creditmemo_id == magento_creditmemo_id
+                )
+            ).first()
+        if row is None:
+            return None
+        return CreditNote(
+            id=row.id,
+            magento_creditmemo_id=row.magento_creditmemo_id,
+            magento_order_id=row.magento_order_id,
+            magento_invoice_id=row.magento_invoice_id,
+            invoice_id=row.invoice_id,
+            customer_id=row.customer_id,
+            grand_total=row.grand_total,
+            refunded=_money(row.refunded),
+            created_at=row.created_at,
+        )
+
+    # --- writes ------------------------------------------------------------------------------------------
+
+    def _write(self, action: str, work: Callable[[Session], T]) -> T:
+        """Run `work` in one write transaction; when a concurrent writer's row clashes, roll back and look again."""
+        last: sa_exc.IntegrityError | None = None
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with _database_errors(action), Session(self.engine, expire_on_commit=False) as session:
+                    lock_for_writing(session.connection())
+                    result = work(session)
+                    session.commit()
+                    return result
+            except sa_exc.IntegrityError as exc:
+                last = exc
+                log.info(
+                    "pos write clashed with a concurrent one; trying again",
+                    extra={"action": action, "attempt": attempt},
+                )
+        raise PosConflictError(f"{action}: clashes with rows the POS already holds ({_first_line(last)})")  # type: ignore[arg-type]
+
+    def write_sale(self, sale: SaleIn) -> WriteResult:
+        """Write the order as a sale (customer found or created) and lower stock, in one transaction."""
+        sale = validation.valid_sale(sale)
+        action = f"write sale for Magento order {sale.magento_order_id}"
+
+        def work(session: Session) -> WriteResult:
+            existing = session.scalar(select(m.Sale.id).where(m.Sale.magento_order_id == sale.magento_order_id))
+            if existing is not None:
+                _link_order_invoices(session, sale.magento_order_id, existing)
+                return WriteResult(existing, False)
+            quantities: dict[str, Decimal] = {}
+            for line in sale.lines:
+                quantities[line.sku] = quantities.get(line.sku, Decimal(0)) + Decimal(line.qty)
+            skus = sorted(quantities)
+            known = set(session.scalars(select(m.Product.sku).where(m.Product.sku.in_(skus))))
+            unknown = [sku for sku in skus if sku not in known]
+            if unknown:
+                raise PosValidationError(
+                    f"sale for Magento order {sale.magento_order_id}: unknown SKU "
+                    f"{', '.join(repr(sku) for sku in unknown)}"
+                )
+            customer_id = _ensure_customer(session, sale.customer, link_strictly=False).pos_id
+            row = m.Sale(
+                magento_order_id=sale.magento_order_id,
+                magento_increment_id=sale.magento_increment_id,
+                customer_id=customer_id,
+                location_code=self.location_code,
+                tender_type=sale.tender_type,
+                subtotal=sale.subtotal,
+                discount=sale.discount,
+                shipping=sale.shipping,
+                tax=sale.tax,
+                grand_total=sale.grand_total,
+                created_at=sale.created_at or utcnow(),
+            )
+            session.add(row)
+            session.flush()  # a concurrent writer of the same order makes this fail on uq_sales_magento_order_id
+            session.add_all(
+                m.SaleLine(
+                    sale_id=row.id,
+                    line_no=number,
+                    sku=line.sku,
+                    qty=line.qty,
+                    unit_price=line.unit_price,
+                    discount=line.discount,
+                    tax=line.tax,
+                    line_total=line.line_total,
+                )
+                for number, line in enumerate(sale.lines, start=1)
+            )
+            for sku in skus:  # always in SKU order, so concurrent sales lock stock rows in the same order
+                self._lower_stock(session, sku, quantities[sku])
+            _link_order_invoices(session, sale.magento_order_id, row.id)
+            return WriteResult(row.id, True)
+
+        result = self._write(action, work)
+        if result.created:
+            # An invoice committed while this sale was being written was not visible to it: link it now.
+            self.link_invoices_to_sale(sale.magento_order_id)
+        return result
+
+    def _lower_stock(self, session: Session, sku: str, qty: Decimal) -> None:
+        stock = m.Stock.__table__
+        lowered = session.execute(
+            update(stock)
+            .where(stock.c.sku == sku, stock.c.location_code == self.location_code)
+            .values(on_hand=stock.c.on_hand - qty, updated_at=utcnow())
+        )
+        if lowered.rowcount == 0:
+            # Nothing counted in at this location yet: selling makes it negative, as at a till.
+            session.add(m.Stock(sku=sku, location_code=self.location_code, on_hand=-qty))
+            session.flush()
+
+    def write_invoice(self, invoice: InvoiceIn) -> WriteResult:
+        """Write the invoice and a payment of its total; linked to the order's sale when that is written."""
+        invoice = validation.valid_invoice(invoice)
+        action = f"write invoice for Magento invoice {invoice.magento_invoice_id}"
+
+        def work(session: Session) -> tuple[WriteResult, bool]:
+            existing = session.execute(
+                select(m.Invoice.id, m.Invoice.sale_id).where(
+                    m.Invoice.magento_invoice_id == invoice.magento_invoice_id
+                )
+            ).first()
+            if existing is not None:
+                return WriteResult(existing.id, False), existing.sale_id is None
+            sale = session.execute(
+                select(m.Sale.id, m.Sale.customer_id).where(m.Sale.magento_order_id == invoice.magento_order_id)
+            ).first()
+            if sale is not None:
+                customer_id = sale.customer_id
+            else:
+                customer_id = _ensure_customer(session, invoice.customer, link_strictly=False).pos_id
+            row = m.Invoice(
+                magento_invoice_id=invoice.magento_invoice_id,
+                magento_order_id=invoice.magento_order_id,
+                sale_id=sale.id if sale is not None else None,
+                customer_id=customer_id,
+                grand_total=invoice.grand_total,
+                created_at=invoice.created_at or utcnow(),
+            )
+            session.add(row)
+            session.flush()
+            session.add(
+                m.Payment(
+                    invoice_id=row.id,
+                    customer_id=customer_id,
+                    amount=invoice.grand_total,
+                    method=invoice.payment_method,
+                )
+            )
+            _link_credit_notes(session, invoice.magento_invoice_id, row.id)
+            return WriteResult(row.id, True), sale is None
+
+        result, unlinked = self._write(action, work)
+        if unlinked:
+            self.link_invoices_to_sale(invoice.magento_order_id)
+        if result.created:
+            self._write(action, lambda session: _link_credit_notes(session, invoice.magento_invoice_id, result.pos_id))
+        return result
+
+    def write_credit_note(self, credit_note: CreditNoteIn) -> WriteResult:
+        """Write the credit note and a refund of its total; linked to its invoice when that is written."""
+        note = validation.valid_credit_note(credit_note)
+        action = f"write credit note for Magento credit memo {note.magento_creditmemo_id}"
+
+        def work(session: Session) -> WriteResult:
+            existing = session.scalar(
+                select(m.CreditNote.id).where(m.CreditNote.magento_creditmemo_id == note.magento_creditmemo_id)
+            )
+            if existing is not None:
+                if note.magento_invoice_id is not None:
+                    _link_credit_notes_to_invoice(session, note.magento_invoice_id)
+                return WriteResult(existing, False)
+            invoice_query = select(m.Invoice.id, m.Invoice.customer_id)
+            if note.magento_invoice_id is not None:
+                invoice_query = invoice_query.where(m.Invoice.magento_invoice_id == note.magento_invoice_id)
+            else:
+                invoice_query = invoice_query.where(m.Invoice.magento_order_id == note.magento_order_id).order_by(
+                    m.Invoice.id
+                )
+            invoice = session.execute(invoice_query.limit(1)).first()
+            if invoice is not None:
+                customer_id = invoice.customer_id
+            else:
+                sale_customer = session.scalar(
+                    select(m.Sale.customer_id).where(m.Sale.magento_order_id == note.magento_order_id)
+                )
+                customer_id = sale_customer or _ensure_customer(session, note.customer, link_strictly=False).pos_id
+            row = m.CreditNote(
+                magento_creditmemo_id=note.magento_creditmemo_id,
+                magento_order_id=note.magento_order_id,
+                magento_invoice_id=note.magento_invoice_id,
+                invoice_id=invoice.id if invoice is not None else None,
+                customer_id=customer_id,
+                grand_total=note.grand_total,
+                created_at=note.created_at or utcnow(),
+            )
+            session.add(row)
+            session.flush()
+            session.add(
+                m.Refund(
+                    credit_note_id=row.id, customer_id=customer_id, amount=note.grand_total, method=note.refund_method
+                )
+            )
+            return WriteResult(row.id, True)
+
+        result = self._write(action, work)
+        if result.created and note.magento_invoice_id is not None:
+            # An invoice committed while this note was being written was not visible to it: link it now.
+            self._write(action, lambda session: _link_credit_notes_to_invoice(session, note.magento_invoice_id))
+        return result
+
+    def ensure_customer(self, customer: CustomerIn) -> WriteResult:
+        """Find the customer by Magento id, else by email (linking the Magento id), else create it."""
+        customer = validation.valid_customer(customer)
+        return self._write(
+            f"ensure customer {customer.email}", lambda session: _ensure_customer(session, customer, link_strictly=True)
+        )
+
+    def ensure_category(self, category: CategoryIn) -> WriteResult:
+        """Find the category by Magento id, else by parent and name (linking the Magento id), else create it.
+
+        A parent the POS does not know (e.g. Magento's root "Default Category") puts the category at the top.
+        """
+        category = validation.valid_category(category)
+
+        def work(session: Session) -> WriteResult:
+            existing = session.scalar(select(m.Category.id).where(m.Category.magento_id == category.magento_id))
+            if existing is not None:
+                return WriteResult(existing, False)
+            parent_id = None
+            if category.parent_magento_id is not None:
+                parent_id = session.scalar(
+                    select(m.Category.id).where(m.Category.magento_id == category.parent_magento_id)
+                )
+            same_name = session.scalar(
+                select(m.Category.id)
+                .where(
+                    m.Category.name == category.name,
+                    m.Category.parent_id.is_(None) if parent_id is None else m.Category.parent_id == parent_id,
+                    m.Category.magento_id.is_(None),
+                )
+                .order_by(m.Category.id)
+                .limit(1)
+            )
+            if same_name is not None:
+                _set_magento_id(session, m.Category, same_name, category.magento_id)
+                return WriteResult(same_name, False)
+            row = m.Category(name=category.name, parent_id=parent_id, magento_id=category.magento_id)
+            session.add(row)
+            session.flush()
+            return WriteResult(row.id, True)
+
+        return self._write(f"ensure category for Magento category {category.magento_id}", work)
+
+    def link_invoices_to_sale(self, magento_order_id: int) -> int:
+        """Link the order's invoices written before its sale to the sale; the number linked."""
+        magento_order_id = validation.valid_magento_id(magento_order_id, "magento_order_id")
+
+        def work(session: Session) -> int:
+            sale_id = session.scalar(select(m.Sale.id).where(m.Sale.magento_order_id == magento_order_id))
+            return 0 if sale_id is None else _link_order_invoices(session, magento_order_id, sale_id)
+
+        return self._write(f"link invoices of Magento order {magento_order_id}", work)
+
+    def set_category_magento_id(self, category_id: int, magento_id: int) -> None:
+        """Record the Magento id of a pushed category (its `updated_at` is left alone: not a POS change)."""
+        magento_id = validation.valid_magento_id(magento_id, f"Magento id of category {category_id}")
+        self._write(
+            f"link category {category_id} to Magento category {magento_id}",
+            lambda session: _set_magento_id(session, m.Category, category_id, magento_id),
+        )
+
+    def set_customer_magento_id(self, customer_id: int, magento_id: int) -> None:
+        """Record the Magento id of a pushed customer (its `updated_at` is left alone: not a POS change)."""
+        magento_id = validation.valid_magento_id(magento_id, f"Magento id of customer {customer_id}")
+        self._write(
+            f"link customer {customer_id} to Magento customer {magento_id}",
+            lambda session: _set_magento_id(session, m.Customer, customer_id, magento_id),
+        )
+
+
+# --- helpers inside a write transaction ----------------------------------------------------------------------
+
+
+def _ensure_customer(session: Session, customer: CustomerIn, *, link_strictly: bool) -> WriteResult:
+    """Find or create `customer` (already validated). With `link_strictly`, an email already linked to another
+    Magento customer is a conflict; otherwise (a sale's buyer) the customer with that email is used as it is."""
+    if customer.magento_id is not None:
+        linked = session.scalar(select(m.Customer.id).where(m.Customer.magento_id == customer.magento_id))
+        if linked is not None:
+            return WriteResult(linked, False)
+    found = session.execute(
+        select(m.Customer.id, m.Customer.magento_id).where(m.Customer.email == customer.email)
+    ).first()
+    if found is not None:
+        if customer.magento_id is not None and found.magento_id is None:
+            _set_magento_id(session, m.Customer, found.id, customer.magento_id)
+        elif customer.magento_id is not None and found.magento_id != customer.magento_id and link_strictly:
+            raise PosConflictError(
+                f"customer {customer.email} is linked to Magento customer {found.magento_id}, not {customer.magento_id}"
+            )
+        return WriteResult(found.id, False)
+    row = m.Customer(
+        email=customer.email,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        phone=customer.phone,
+        magento_id=customer.magento_id,
+    )
+    session.add(row)
+    session.flush()  # a concurrent writer of the same email or Magento id makes this fail: the write looks again
+    return WriteResult(row.id, True)
+
+
+def _set_magento_id(session: Session, model: type[m.Category] | type[m.Customer], pos_id: int, magento_id: int) -> None:
+    table = model.__table__
+    current = session.execute(select(table.c.id, table.c.magento_id).where(table.c.id == pos_id)).first()
+    what = "customer" if model is m.Customer else "category"
+    if current is None:
+        raise PosValidationError(f"there is no POS {what} {pos_id}")
+    if current.magento_id == magento_id:
+        return
+    other = session.scalar(select(table.c.id).where(table.c.magento_id == magento_id))
+    if other is not None:
+        raise PosConflictError(f"Magento id {magento_id} is already linked to POS {what} {other}, not {pos_id}")
+    # Setting updated_at to itself keeps the ORM's onupdate away: a link is not a change to push back.
+    session.execute(
+        update(table).where(table.c.id == pos_id).values(magento_id=magento_id, updated_at=table.c.updated_at)
+    )
+
+
+def _link_order_invoices(session: Session, magento_order_id: int, sale_id: int) -> int:
+    invoices = m.Invoice.__table__
+    linked = session.execute(
+        update(invoices)
+        .where(invoices.c.magento_order_id == magento_order_id, invoices.c.sale_id.is_(None))
+        .values(sale_id=sale_id)
+    )
+    return linked.rowcount or 0
+
+
+def _link_credit_notes(session: Session, magento_invoice_id: int, invoice_id: int) -> int:
+    notes = m.CreditNote.__table__
+    linked = session.execute(
+        update(notes)
+        .where(notes.c.magento_invoice_id == magento_invoice_id, notes.c.invoice_id.is_(None))
+        .values(invoice_id=invoice_id)
+    )
+    return linked.rowcount or 0
+
+
+def _link_credit_notes_to_invoice(session: Session, magento_invoice_id: int) -> int:
+    invoice_id = session.scalar(select(m.Invoice.id).where(m.Invoice.magento_invoice_id == magento_invoice_id))
+    return 0 if invoice_id is None else _link_credit_notes(session, magento_invoice_id, invoice_id)
+
+
+# --- rows to the gateway's dataclasses -----------------------------------------------------------------------
+
+_PRICE_COLUMNS = (
+    m.Product.__table__.c.sku,
+    m.Product.__table__.c.parent_sku,
+    m.Product.__table__.c.retail_price,
+    m.Product.__table__.c.sale_price,
+    m.Product.__table__.c.internet_active,
+    m.Product.__table__.c.updated_at,
+)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value).quantize(validation.PLACES) if value is not None else Decimal(0)
+
+
+def _product(row: Any, attributes: tuple[ProductAttribute, ...], changed_at: datetime) -> Product:
+    return Product(
+        sku=row.sku,
+        parent_sku=row.parent_sku,
+        name=row.name,
+        description=row.description,
+        long_description_html=row.long_description_html,
+        category_id=row.category_id,
+        colour=row.colour,
+        size=row.size,
+        retail_price=row.retail_price,
+        sale_price=row.sale_price,
+        attribute_set=row.attribute_set,
+        internet_active=bool(row.internet_active),
+        attributes=attributes,
+        updated_at=changed_at,
+    )
+
+
+def _image(row: Any) -> ProductImage:
+    return ProductImage(row.id, row.sku, row.position, row.filename, bytes(row.content), row.updated_at)
+
+
+def _stock(row: Any) -> StockLevel:
+    return StockLevel(row.sku, row.location_code, row.on_hand, row.updated_at)
+
+
+def _price(row: Any) -> Price:
+    return Price(row.sku, row.parent_sku, row.retail_price, row.sale_price, bool(row.internet_active), row.updated_at)
+
+
+def _category(row: Any) -> Category:
+    return Category(row.id, row.parent_id, row.name, row.magento_id, row.updated_at)
+
+
+def _customer(row: Any) -> Customer:
+    return Customer(row.id, row.email, row.first_name, row.last_name, row.phone, row.magento_id, row.updated_at)

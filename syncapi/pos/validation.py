@@ -1,0 +1,227 @@
+"""Checks and normalises what the service writes to a POS, before any database work.
+
+Each function returns a normalised copy (exact 4-place decimals, lower-case email, UTC times) or raises
+`PosValidationError` naming every problem found. Checks that need the database (unknown SKUs) are the gateway's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from syncapi.pos.errors import PosValidationError
+from syncapi.pos.gateway import CategoryIn, CreditNoteIn, CustomerIn, InvoiceIn, SaleIn, SaleLineIn
+
+#: Decimal places kept for money and quantities (the columns are NUMERIC(12,4)).
+PLACES = Decimal("0.0001")
+#: Largest absolute amount a NUMERIC(12,4) column holds.
+MAX_AMOUNT = Decimal("99999999.9999")
+#: Longest text a name, code or phone column holds.
+MAX_NAME_CHARS = 255
+MAX_CODE_CHARS = 64
+
+
+class _Problems:
+    """Collects problems so one error can name them all."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+    def raise_any(self) -> None:
+        if self.items:
+            raise PosValidationError(f"{self.what}: {'; '.join(self.items)}")
+
+
+def _require_type(value: object, expected: type) -> None:
+    if not isinstance(value, expected):
+        raise PosValidationError(f"expected a {expected.__name__}, got {type(value).__name__}")
+
+
+def _decimal(value: object, name: str, problems: _Problems, *, positive: bool = False) -> Decimal:
+    """`value` as a 4-place Decimal; floats are taken by their shortest repr, never by their binary value."""
+    try:
+        if isinstance(value, bool) or value is None:
+            raise TypeError
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError
+            value = repr(value)
+        number = Decimal(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
+        if not number.is_finite():
+            raise ValueError
+    except (TypeError, ValueError, InvalidOperation):
+        problems.add(f"{name} must be a number, got {value!r}")
+        return Decimal(0)
+    number = number.quantize(PLACES, rounding=ROUND_HALF_UP)
+    if abs(number) > MAX_AMOUNT:
+        problems.add(f"{name} {number} is larger than {MAX_AMOUNT}")
+    elif positive and number <= 0:
+        problems.add(f"{name} must be more than 0, got {number}")
+    elif number < 0:
+        problems.add(f"{name} must be 0 or more, got {number}")
+    return number
+
+
+def _magento_id(value: object, name: str, problems: _Problems, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        problems.add(f"{name} must be a positive whole number, got {value!r}")
+        return None
+    return value
+
+
+def _text(value: object, name: str, problems: _Problems, *, max_chars: int, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        problems.add(f"{name} must be text, got {value!r}")
+        return ""
+    value = value.strip()
+    if required and not value:
+        problems.add(f"{name} is missing")
+    elif len(value) > max_chars:
+        problems.add(f"{name} is longer than {max_chars} characters")
+    return value
+
+
+def _moment(value: object, name: str, problems: _Problems) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        problems.add(f"{name} must be a datetime, got {value!r}")
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _customer_fields(customer: object, problems: _Problems, prefix: str = "") -> CustomerIn:
+    if not isinstance(customer, CustomerIn):
+        problems.add(f"{prefix}customer must be a CustomerIn, got {type(customer).__name__}")
+        return CustomerIn(email="")
+    email = _text(customer.email, f"{prefix}customer email", problems, max_chars=MAX_NAME_CHARS, required=True)
+    if email and ("@" not in email or email.startswith("@") or email.endswith("@") or " " in email):
+        problems.add(f"{prefix}customer email {email!r} is not an email address")
+    phone = _text(customer.phone, f"{prefix}customer phone", problems, max_chars=MAX_CODE_CHARS) or None
+    return CustomerIn(
+        email=email.lower(),
+        first_name=_text(customer.first_name, f"{prefix}customer first name", problems, max_chars=MAX_NAME_CHARS),
+        last_name=_text(customer.last_name, f"{prefix}customer last name", problems, max_chars=MAX_NAME_CHARS),
+        phone=phone,
+        magento_id=_magento_id(customer.magento_id, f"{prefix}customer magento_id", problems, optional=True),
+    )
+
+
+def valid_customer(customer: CustomerIn) -> CustomerIn:
+    """A normalised copy of `customer`: the email is required and stored lower-case."""
+    _require_type(customer, CustomerIn)
+    problems = _Problems(f"customer {getattr(customer, 'email', customer)!r}")
+    normalised = _customer_fields(customer, problems)
+    problems.raise_any()
+    return normalised
+
+
+def valid_category(category: CategoryIn) -> CategoryIn:
+    """A normalised copy of `category`: a Magento id and a name are required."""
+    _require_type(category, CategoryIn)
+    problems = _Problems(f"category for Magento category {getattr(category, 'magento_id', '?')}")
+    normalised = CategoryIn(
+        magento_id=_magento_id(category.magento_id, "magento_id", problems),  # type: ignore[arg-type]
+        name=_text(category.name, "name", problems, max_chars=MAX_NAME_CHARS, required=True),
+        parent_magento_id=_magento_id(category.parent_magento_id, "parent_magento_id", problems, optional=True),
+    )
+    problems.raise_any()
+    return normalised
+
+
+def valid_sale(sale: SaleIn) -> SaleIn:
+    """A normalised copy of `sale`: at least one line, SKUs given, quantities above 0, no negative amounts."""
+    _require_type(sale, SaleIn)
+    problems = _Problems(f"sale for Magento order {getattr(sale, 'magento_order_id', '?')}")
+    lines = []
+    if not sale.lines:
+        problems.add("it has no lines")
+    for number, line in enumerate(sale.lines or (), start=1):
+        if not isinstance(line, SaleLineIn):
+            problems.add(f"line {number} must be a SaleLineIn, got {type(line).__name__}")
+            continue
+        where = f"line {number}"
+        lines.append(
+            SaleLineIn(
+                sku=_text(line.sku, f"{where} SKU", problems, max_chars=MAX_CODE_CHARS, required=True),
+                qty=_decimal(line.qty, f"{where} qty", problems, positive=True),
+                unit_price=_decimal(line.unit_price, f"{where} unit_price", problems),
+                line_total=_decimal(line.line_total, f"{where} line_total", problems),
+                discount=_decimal(line.discount, f"{where} discount", problems),
+                tax=_decimal(line.tax, f"{where} tax", problems),
+            )
+        )
+    normalised = SaleIn(
+        magento_order_id=_magento_id(sale.magento_order_id, "magento_order_id", problems),  # type: ignore[arg-type]
+        customer=_customer_fields(sale.customer, problems),
+        lines=tuple(lines),
+        subtotal=_decimal(sale.subtotal, "subtotal", problems),
+        grand_total=_decimal(sale.grand_total, "grand_total", problems),
+        discount=_decimal(sale.discount, "discount", problems),
+        shipping=_decimal(sale.shipping, "shipping", problems),
+        tax=_decimal(sale.tax, "tax", problems),
+        magento_increment_id=_text(sale.magento_increment_id, "magento_increment_id", problems, max_chars=64) or None,
+        created_at=_moment(sale.created_at, "created_at", problems),
+        tender_type=_text(sale.tender_type, "tender_type", problems, max_chars=MAX_CODE_CHARS, required=True),
+    )
+    problems.raise_any()
+    return normalised
+
+
+def valid_invoice(invoice: InvoiceIn) -> InvoiceIn:
+    """A normalised copy of `invoice`: Magento ids, a customer email and a total of 0 or more."""
+    _require_type(invoice, InvoiceIn)
+    problems = _Problems(f"invoice for Magento invoice {getattr(invoice, 'magento_invoice_id', '?')}")
+    normalised = dataclasses.replace(
+        invoice,
+        magento_invoice_id=_magento_id(invoice.magento_invoice_id, "magento_invoice_id", problems),
+        magento_order_id=_magento_id(invoice.magento_order_id, "magento_order_id", problems),
+        customer=_customer_fields(invoice.customer, problems),
+        grand_total=_decimal(invoice.grand_total, "grand_total", problems),
+        payment_method=_text(
+            invoice.payment_method, "payment_method", problems, max_chars=MAX_CODE_CHARS, required=True
+        ),
+        created_at=_moment(invoice.created_at, "created_at", problems),
+    )
+    problems.raise_any()
+    return normalised
+
+
+def valid_credit_note(credit_note: CreditNoteIn) -> CreditNoteIn:
+    """A normalised copy of `credit_note`: Magento ids, a customer email and a total of 0 or more."""
+    _require_type(credit_note, CreditNoteIn)
+    problems = _Problems(f"credit note for Magento credit memo {getattr(credit_note, 'magento_creditmemo_id', '?')}")
+    normalised = dataclasses.replace(
+        credit_note,
+        magento_creditmemo_id=_magento_id(credit_note.magento_creditmemo_id, "magento_creditmemo_id", problems),
+        magento_order_id=_magento_id(credit_note.magento_order_id, "magento_order_id", problems),
+        magento_invoice_id=_magento_id(credit_note.magento_invoice_id, "magento_invoice_id", problems, optional=True),
+        customer=_customer_fields(credit_note.customer, problems),
+        grand_total=_decimal(credit_note.grand_total, "grand_total", problems),
+        refund_method=_text(
+            credit_note.refund_method, "refund_method", problems, max_chars=MAX_CODE_CHARS, required=True
+        ),
+        created_at=_moment(credit_note.created_at, "created_at", problems),
+    )
+    problems.raise_any()
+    return normalised
+
+
+def valid_magento_id(value: object, name: str) -> int:
+    """`value` as a positive Magento id, or `PosValidationError`."""
+    problems = _Problems(name)
+    number = _magento_id(value, "magento id", problems)
+    problems.raise_any()
+    return number  # type: ignore[return-value]
