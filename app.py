@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from syncapi import errors, health, logs, services, webhooks
+from syncapi import api, dashboard, errors, health, logs, metrics, services, webhooks
 from syncapi.config import Settings, SettingsError
 from syncapi.pos import cli as pos_cli
 from syncapi.state import cli as state_cli
@@ -37,6 +37,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     pos_cli.init_app(app)
     webhooks.init_app(app)
     state_cli.init_app(app)
+    api.init_app(app)
+    dashboard.init_app(app)
+    metrics.init_app(app)
     return app
 
 

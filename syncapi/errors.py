@@ -21,7 +21,8 @@ def error_response(status: int, message: str, headers: dict | None = None):
     return response
 
 
-def _handle_http(exc: HTTPException):
+def http_error_response(exc: HTTPException):
+    """The JSON answer to an HTTP error (the operator API's flask-smorest handler answers with it too)."""
     message = exc.description or exc.name
     data = getattr(exc, "data", None)
     if isinstance(data, dict) and "messages" in data:
@@ -38,12 +39,12 @@ def _handle_http(exc: HTTPException):
 
 def _handle_unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
-        return _handle_http(exc)
+        return http_error_response(exc)
     log.exception("unhandled error")
     return error_response(500, InternalServerError.description)
 
 
 def init_app(app) -> None:
     """Register the JSON error handlers on `app`."""
-    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(HTTPException, http_error_response)
     app.register_error_handler(Exception, _handle_unexpected)

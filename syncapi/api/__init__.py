@@ -1,0 +1,76 @@
+"""The operator API: `/api/v1/*` behind `Authorization: Bearer <API_TOKEN>`, with its OpenAPI document at
+`/api/openapi.json` and a browsable page at `/api/docs` (both public).
+
+    POST /api/v1/sync/<kind>                    start a push or pull
+    GET  /api/v1/runs/<run_id>, /api/v1/runs    follow runs
+    POST /api/v1/pos/changes                    the POS announces changed records
+    GET  /api/v1/links/<entity>/<magento_id>    where a Magento record went in the POS
+    GET  /api/v1/jobs/failed, POST /api/v1/jobs/failed/<job_id>/retry, POST /api/v1/jobs/failed/retry
+"""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from syncapi import errors
+from syncapi.api import common, jobs, links, runs, sync
+from syncapi.api.schemas import ErrorSchema
+
+#: Swagger UI's files, from a CDN (major version pinned): the page is served by the service, its script is not.
+SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api answering errors in the service's shape `{"error", "message"}`."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        """Answer an HTTP error as every other error of the service: JSON `{"error", "message"}`."""
+        data = getattr(error, "data", None)
+        if isinstance(data, dict) and "messages" in data:
+            # A webargs validation error: say which fields are wrong and why.
+            message = "invalid request: " + _flatten(data["messages"])
+            return errors.error_response(error.code, message, data.get("headers"))
+        return errors.http_error_response(error)
+
+
+def _flatten(messages, prefix: str = "") -> str:
+    if isinstance(messages, dict):
+        parts = []
+        for key, value in messages.items():
+            # webargs nests the messages under the location ("json", "query"): not a field name.
+            name = prefix if key in ("json", "query", "form", "headers") and not prefix else f"{prefix}{key}"
+            parts.append(_flatten(value, f"{name}." if name else ""))
+        return "; ".join(parts)
+    if isinstance(messages, list | tuple):
+        field = prefix.rstrip(".") or "body"
+        if all(isinstance(item, str) for item in messages):
+            return f"{field}: {' '.join(messages)}"
+        return "; ".join(_flatten(item, prefix) for item in messages)
+    return f"{prefix.rstrip('.') or 'body'}: {messages}"
+
+
+def init_app(app) -> ServiceApi:
+    """Mount the operator API and its documentation on `app`."""
+    app.config.update(
+        API_TITLE="syncapi operator API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        API_SPEC_OPTIONS={
+            "info": {"description": __doc__.split("\n\n")[0]},
+            "security": [{common.SECURITY_SCHEME: []}],
+            "components": {
+                "securitySchemes": {common.SECURITY_SCHEME: {"type": "http", "scheme": "bearer"}},
+            },
+        },
+    )
+    api = ServiceApi(app)
+    for blp in (sync.blp, runs.blp, links.blp, jobs.blp):
+        api.register_blueprint(blp)
+    app.extensions["api"] = api
+    return api

@@ -1,0 +1,65 @@
+"""What every operator API blueprint shares: bearer-token authentication, JSON-only bodies, and the answers
+to a dead Redis or state database."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+import redis as redis_lib
+from flask import current_app, request
+from flask_smorest import Blueprint
+from sqlalchemy.exc import OperationalError
+
+from syncapi.errors import error_response
+from syncapi.queues import QueueUnavailableError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+#: Seconds a client should wait before retrying when Redis or the database did not answer.
+RETRY_AFTER_S = 10
+#: The OpenAPI name of the bearer-token scheme.
+SECURITY_SCHEME = "bearerAuth"
+
+
+def blueprint(name: str, import_name: str, description: str) -> Blueprint:
+    """A blueprint under /api/v1 whose every view needs the bearer token."""
+    blp = Blueprint(name, import_name, url_prefix=PREFIX, description=description)
+    blp.before_request(_authenticate)
+    blp.register_error_handler(QueueUnavailableError, _queue_unavailable)
+    blp.register_error_handler(redis_lib.RedisError, _queue_unavailable)
+    blp.register_error_handler(OperationalError, _database_unavailable)
+    return blp
+
+
+def _authenticate():
+    """401 unless `Authorization: Bearer <API_TOKEN>`; then 415 for a body that is not JSON."""
+    expected = current_app.config["SETTINGS"].api_token
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or not expected:
+        return _unauthorized("send the header 'Authorization: Bearer <API_TOKEN>'")
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        return _unauthorized("the bearer token is not the API_TOKEN")
+    if request.method in ("POST", "PUT", "PATCH") and request.content_length and not request.is_json:
+        return error_response(415, "send the body as JSON with 'Content-Type: application/json'")
+    return None
+
+
+def _unauthorized(message: str):
+    return error_response(401, message, headers={"WWW-Authenticate": 'Bearer realm="syncapi"'})
+
+
+def _queue_unavailable(exc: Exception):
+    log.warning("API answered 503: Redis did not answer", extra={"error": str(exc)})
+    return error_response(
+        503, f"the queue (Redis) did not answer, nothing was done; retry later: {exc}", {"Retry-After": RETRY_AFTER_S}
+    )
+
+
+def _database_unavailable(exc: Exception):
+    log.warning("API answered 503: state database did not answer", extra={"error": str(exc).splitlines()[0]})
+    return error_response(
+        503, "the state database did not answer, nothing was done; retry later", {"Retry-After": RETRY_AFTER_S}
+    )
