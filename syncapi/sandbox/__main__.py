@@ -1,0 +1,84 @@
+"""`python -m syncapi.sandbox --port N [--schema PATH] [--latency-ms X] [--bind 127.0.0.1] [--allow-bearer]`"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from syncapi.config import (
+    DEV_MAGENTO_ACCESS_TOKEN,
+    DEV_MAGENTO_ACCESS_TOKEN_SECRET,
+    DEV_MAGENTO_CONSUMER_KEY,
+    DEV_MAGENTO_CONSUMER_SECRET,
+)
+from syncapi.sandbox.server import Sandbox
+from syncapi.sandbox.state import Config
+
+#: The port `make run` gives the sandbox.
+DEFAULT_PORT = 8081
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sandbox until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m syncapi.sandbox", description="Run the Magento sandbox.")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on (0 = any free port)")
+    parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--schema",
+        default=os.environ.get("MAGENTO_SCHEMA_PATH"),
+        help="Magento REST schema (Swagger JSON) to validate request bodies against (default $MAGENTO_SCHEMA_PATH)",
+    )
+    parser.add_argument("--latency-ms", type=int, default=0, help="milliseconds added to every REST request")
+    parser.add_argument(
+        "--allow-bearer",
+        action="store_true",
+        help="accept the access token as a bearer token (Magento 2.4.4+ setting "
+        "oauth/consumer/enable_integration_as_bearer)",
+    )
+    parser.add_argument("--no-bulk", action="store_true", help="answer 404 on the async bulk routes")
+    parser.add_argument("--consumer-stopped", action="store_true", help="leave bulk operations open")
+    parser.add_argument("--demo", action="store_true", help="start with demo customers, orders, invoices")
+    parser.add_argument("--consumer-key", default=DEV_MAGENTO_CONSUMER_KEY)
+    parser.add_argument("--consumer-secret", default=DEV_MAGENTO_CONSUMER_SECRET)
+    parser.add_argument("--access-token", default=DEV_MAGENTO_ACCESS_TOKEN)
+    parser.add_argument("--access-token-secret", default=DEV_MAGENTO_ACCESS_TOKEN_SECRET)
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    config = Config(
+        consumer_key=args.consumer_key,
+        consumer_secret=args.consumer_secret,
+        access_token=args.access_token,
+        access_token_secret=args.access_token_secret,
+        allow_bearer=args.allow_bearer,
+        bulk_enabled=not args.no_bulk,
+        consumer_running=not args.consumer_stopped,
+        latency_ms=args.latency_ms,
+    )
+    try:
+        sandbox = Sandbox(
+            schema_path=args.schema, host=args.bind, port=args.port, config=config, demo=args.demo, quiet=False
+        )
+    except (OSError, ValueError) as exc:
+        print(f"sandbox: cannot read the schema {args.schema}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Magento sandbox on http://{args.bind}:{args.port}/rest/all/V1 "
+        f"(schema: {args.schema or 'off'}, bearer: {'allowed' if args.allow_bearer else 'refused'}, "
+        f"controls: /_sandbox/...)",
+        flush=True,
+    )
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"sandbox: cannot listen on {args.bind}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

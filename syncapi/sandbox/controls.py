@@ -1,0 +1,345 @@
+"""Test controls under `/_sandbox/...` (no authentication; the sandbox binds to 127.0.0.1 by default).
+
+- `POST /_sandbox/reset`: back to a fresh store; switches as at start-up; logs, faults and violations cleared.
+- `POST /_sandbox/seed`: add Magento-side records, lists under `customers`, `orders`, `invoices`, `creditmemos`,
+  `categories`, `products`, `attribute_sets`, `attributes`. Orders may be full records (`items`) or built from
+  `lines` (see `seed.order`); invoices and credit memos from an `order_id`.
+- `POST /_sandbox/seed/demo`: add `seed.demo_sales()` (customers, orders, invoices, a credit memo).
+- `GET /_sandbox/state[?section=...]`: what the store holds: products with values per scope, media with
+  content hashes, source items, prices, categories, customers, sales, attributes, bulks, config, faults.
+- `GET`/`DELETE /_sandbox/requests`: the request log (method, path, store, template, status, body);
+  DELETE returns it and clears it.
+- `GET`/`DELETE /_sandbox/violations`: schema violations and warnings; DELETE returns and clears them.
+- `GET`/`POST`/`DELETE /_sandbox/faults`: list, add (`path_prefix`, `methods`, `status_codes`, `error_rate`,
+  `fail_next`, `retry_after_s`, `latency_ms`), clear injected faults.
+- `GET`/`POST /_sandbox/config`: read or change switches: `allow_bearer`, `bulk_enabled`,
+  `consumer_running`, `bulk_operation_delay_s`, `latency_ms`, `denied_resources`, credentials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from syncapi.errors import error_response
+from syncapi.magento.errors import format_message
+from syncapi.sandbox import catalog, sales, seed
+from syncapi.sandbox.routing import Call
+from syncapi.sandbox.state import Config, Fault, MagentoHttpError, SandboxState, attribute_record
+
+bp = Blueprint("sandbox_controls", __name__, url_prefix="/_sandbox")
+
+SECTIONS = (
+    "products",
+    "categories",
+    "source_items",
+    "base_prices",
+    "special_prices",
+    "customers",
+    "orders",
+    "invoices",
+    "creditmemos",
+    "attributes",
+    "attribute_sets",
+    "bulks",
+    "config",
+    "faults",
+)
+
+
+class ControlError(Exception):
+    """A control request the sandbox cannot act on."""
+
+
+def _state() -> SandboxState:
+    return current_app.extensions["sandbox"].state
+
+
+def _json_object() -> dict:
+    body = request.get_json(silent=True)
+    if body is None and not request.get_data().strip():
+        return {}
+    if not isinstance(body, dict):
+        raise ControlError("the body must be a JSON object")
+    return body
+
+
+@bp.errorhandler(ControlError)
+def _control_error(exc: ControlError):
+    return error_response(400, str(exc))
+
+
+@bp.errorhandler(MagentoHttpError)
+def _magento_error(exc: MagentoHttpError):
+    return error_response(400, f"seed record refused: {format_message(exc.message, exc.parameters)}")
+
+
+@bp.post("/reset")
+def reset():
+    _state().reset()
+    return jsonify(status="reset")
+
+
+def _seed_order(state: SandboxState, record: dict) -> dict:
+    if "items" not in record:
+        if "lines" not in record:
+            raise ControlError("an order needs `items` (a full Magento order) or `lines` (to build one)")
+        options = {k: v for k, v in record.items() if k not in ("lines", "entity_id", "customer_id")}
+        customer_id = record.get("customer_id")
+        if customer_id is not None:
+            if customer_id not in state.customers:
+                raise ControlError(f"order refers to unknown customer {customer_id}")
+            options["customer_record"] = state.customers[customer_id]
+        entity_id = record.get("entity_id") or state.counters["order"] + 1
+        record = seed.order(entity_id, record["lines"], **options)
+    record = dict(record)
+    record.setdefault("entity_id", state.counters["order"] + 1)
+    record.setdefault("increment_id", f"{int(record['entity_id']):09d}")
+    record.setdefault("created_at", seed.now())
+    record.setdefault("updated_at", record["created_at"])
+    return record
+
+
+def _seed_document(state: SandboxState, record: dict, kind: str) -> dict:
+    if "items" not in record:
+        order = state.orders.get(record.get("order_id"))
+        if order is None:
+            raise ControlError(f"{kind} needs `items` or the `order_id` of a seeded order")
+        entity_id = record.get("entity_id") or state.counters[kind] + 1
+        dates = {k: record[k] for k in ("created_at", "updated_at") if k in record}
+        if kind == "invoice":
+            record = seed.invoice(entity_id, order, **dates)
+        else:
+            invoice = state.invoices.get(record.get("invoice_id"))
+            record = seed.creditmemo(entity_id, order, invoice, **dates)
+    record = dict(record)
+    record.setdefault("entity_id", state.counters[kind] + 1)
+    record.setdefault("created_at", seed.now())
+    record.setdefault("updated_at", record["created_at"])
+    return record
+
+
+def _seed_attribute(state: SandboxState, record: dict) -> dict:
+    code = record.get("attribute_code")
+    if not code:
+        raise ControlError("an attribute needs `attribute_code`")
+    options = [(state.next_id("option"), str(label)) for label in record.get("options", [])]
+    attribute = attribute_record(
+        state.next_id("attribute"),
+        code,
+        record.get("label", code),
+        record.get("frontend_input", "text"),
+        record.get("scope", "global"),
+        True,
+        bool(record.get("is_required", False)),
+        options,
+    )
+    state.attributes[code] = attribute
+    for set_id in record.get("attribute_sets", []):
+        if set_id not in state.attribute_sets:
+            raise ControlError(f"unknown attribute set {set_id}")
+        if code not in state.attribute_sets[set_id]["attributes"]:
+            state.attribute_sets[set_id]["attributes"].append(code)
+    return attribute
+
+
+def _seed_attribute_set(state: SandboxState, record: dict) -> dict:
+    name = record.get("attribute_set_name")
+    if not name:
+        raise ControlError("an attribute set needs `attribute_set_name`")
+    codes = list(record.get("attributes") or state.attribute_sets[seed.DEFAULT_ATTRIBUTE_SET_ID]["attributes"])
+    unknown = [code for code in codes if code not in state.attributes]
+    if unknown:
+        raise ControlError(f"unknown attributes {unknown}")
+    set_id = record.get("attribute_set_id") or state.next_id("attribute_set")
+    state.bump("attribute_set", set_id)
+    state.attribute_sets[set_id] = {
+        "attribute_set_id": set_id,
+        "attribute_set_name": name,
+        "sort_order": int(record.get("sort_order", 0)),
+        "entity_type_id": 4,
+        "attributes": codes,
+    }
+    return state.attribute_sets[set_id]
+
+
+@bp.post("/seed")
+def seed_records():
+    body = _json_object()
+    unknown = set(body) - {
+        "customers",
+        "orders",
+        "invoices",
+        "creditmemos",
+        "categories",
+        "products",
+        "attribute_sets",
+        "attributes",
+    }
+    if unknown:
+        raise ControlError(f"unknown record kinds {sorted(unknown)}")
+    state = _state()
+    stored: dict[str, list] = {}
+    with state.lock:
+        for record in body.get("attributes", []):
+            stored.setdefault("attributes", []).append(_seed_attribute(state, record)["attribute_code"])
+        for record in body.get("attribute_sets", []):
+            stored.setdefault("attribute_sets", []).append(_seed_attribute_set(state, record)["attribute_set_id"])
+        for record in body.get("categories", []):
+            saved = catalog.create_category(state, Call("POST", "/V1/categories", "all", body={"category": record}))
+            stored.setdefault("categories", []).append(saved["id"])
+        for record in body.get("products", []):
+            saved = catalog.save_product(state, Call("POST", "/V1/products", "all", body={"product": record}))
+            stored.setdefault("products", []).append(saved["sku"])
+        for record in body.get("customers", []):
+            customer_id = record.get("id")
+            base = seed.customer(
+                customer_id or 0, record.get("email", ""), record.get("firstname", ""), record.get("lastname", "")
+            )
+            saved = sales.store_customer(state, {**base, **record}, customer_id)
+            state.bump("customer", saved["id"])
+            stored.setdefault("customers", []).append(saved["id"])
+        for kind, records, seeder in (
+            ("order", "orders", _seed_order),
+            ("invoice", "invoices", lambda s, r: _seed_document(s, r, "invoice")),
+            ("creditmemo", "creditmemos", lambda s, r: _seed_document(s, r, "creditmemo")),
+        ):
+            target = getattr(state, records)
+            for record in body.get(records, []):
+                full = seeder(state, record)
+                target[int(full["entity_id"])] = full
+                state.bump(kind, full["entity_id"])
+                stored.setdefault(records, []).append(full["entity_id"])
+    return jsonify(stored), 201
+
+
+@bp.post("/seed/demo")
+def seed_demo():
+    demo = seed.demo_sales()
+    _state().add_sales(demo)
+    return jsonify({name: len(records) for name, records in demo.items()}), 201
+
+
+def _section(state: SandboxState, name: str) -> Any:
+    if name == "products":
+        return {
+            sku: {
+                **{k: v for k, v in dataclasses.asdict(p).items() if k != "media"},
+                "media": [dict(entry) for entry in p.media],
+            }
+            for sku, p in state.products.items()
+        }
+    if name == "categories":
+        return {str(c.id): dataclasses.asdict(c) for c in state.categories.values()}
+    if name == "source_items":
+        return list(state.source_items.values())
+    if name == "base_prices":
+        return [
+            {"sku": sku, "store_id": store_id, "price": price} for (sku, store_id), price in state.base_prices.items()
+        ]
+    if name == "special_prices":
+        return list(state.special_prices)
+    if name in ("customers", "orders", "invoices", "creditmemos"):
+        return list(getattr(state, name).values())
+    if name == "attributes":
+        return state.attributes
+    if name == "attribute_sets":
+        return {str(k): v for k, v in state.attribute_sets.items()}
+    if name == "bulks":
+        return {
+            uuid: {
+                "description": bulk.description,
+                "start_time": bulk.start_time,
+                "operations": [
+                    {
+                        "id": op.id,
+                        "method": op.method,
+                        "template": op.template,
+                        "store": op.store,
+                        "status": op.status,
+                        "result_message": op.result_message,
+                        "body": op.body,
+                    }
+                    for op in bulk.operations
+                ],
+            }
+            for uuid, bulk in state.bulks.items()
+        }
+    if name == "config":
+        return state.config.as_dict()
+    if name == "faults":
+        return [dataclasses.asdict(f) for f in state.faults]
+    raise ControlError(f"unknown section {name!r}; one of {', '.join(SECTIONS)}")
+
+
+@bp.get("/state")
+def inspect_state():
+    state = _state()
+    wanted = request.args.get("section")
+    with state.lock:
+        if wanted:
+            return jsonify(_section(state, wanted))
+        return jsonify({name: _section(state, name) for name in SECTIONS})
+
+
+@bp.route("/requests", methods=["GET", "DELETE"])
+def requests_log():
+    state = _state()
+    with state.lock:
+        entries = list(state.requests)
+        if request.method == "DELETE":
+            state.requests.clear()
+    return jsonify(entries)
+
+
+@bp.route("/violations", methods=["GET", "DELETE"])
+def violations():
+    state = _state()
+    with state.lock:
+        found = {"violations": list(state.violations), "warnings": list(state.warnings)}
+        if request.method == "DELETE":
+            state.violations.clear()
+            state.warnings.clear()
+    return jsonify(found)
+
+
+@bp.route("/faults", methods=["GET", "POST", "DELETE"])
+def faults():
+    state = _state()
+    if request.method == "POST":
+        body = _json_object()
+        names = {f.name for f in dataclasses.fields(Fault)} - {"failures"}
+        unknown = set(body) - names
+        if unknown:
+            raise ControlError(f"unknown fault fields {sorted(unknown)}; known: {sorted(names)}")
+        try:
+            fault = Fault(**body)
+        except TypeError as exc:
+            raise ControlError(str(exc)) from None
+        if not 0 <= float(fault.error_rate) <= 1:
+            raise ControlError("error_rate must be between 0 and 1")
+        with state.lock:
+            state.faults.append(fault)
+        return jsonify(dataclasses.asdict(fault)), 201
+    with state.lock:
+        listed = [dataclasses.asdict(f) for f in state.faults]
+        if request.method == "DELETE":
+            state.faults.clear()
+    return jsonify(listed)
+
+
+@bp.route("/config", methods=["GET", "POST"])
+def config():
+    state = _state()
+    if request.method == "POST":
+        body = _json_object()
+        names = {f.name for f in dataclasses.fields(Config)}
+        unknown = set(body) - names
+        if unknown:
+            raise ControlError(f"unknown switches {sorted(unknown)}; known: {sorted(names)}")
+        with state.lock:
+            state.config = dataclasses.replace(state.config, **body)
+    with state.lock:
+        return jsonify(state.config.as_dict())

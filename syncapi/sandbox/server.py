@@ -1,0 +1,311 @@
+"""The sandbox server: a WSGI app answering Magento's REST routes, served by werkzeug's threaded server.
+
+    sandbox = Sandbox(schema_path=...)       # in a test: port 0 picks a free port
+    base_url = sandbox.start()               # serves in a background thread
+    ...
+    sandbox.stop()
+
+Every REST request goes through `dispatch`: latency and injected faults, routing on the raw path, OAuth or
+bearer authentication, the integration's ACL, JSON decoding, schema validation (with a schema), the handler
+under the state lock, and a request-log entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import secrets
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from syncapi import errors
+from syncapi.sandbox import bulkops, controls, seed
+from syncapi.sandbox import catalog as _catalog  # noqa: F401 - registers the catalog routes
+from syncapi.sandbox import sales as _sales  # noqa: F401 - registers the sales routes
+from syncapi.sandbox.auth import Authenticator
+from syncapi.sandbox.routing import ROUTER, Answer, Call
+from syncapi.sandbox.schema import BodySchemas
+from syncapi.sandbox.state import Config, MagentoHttpError, SandboxState
+
+log = logging.getLogger(__name__)
+
+NO_ROUTE = "Request does not match any route."
+UNAUTHORIZED = "The consumer isn't authorized to access %resources."
+
+
+def _fault_message(status: int) -> str:
+    if status == 429:
+        return "Too many requests. Try again later."
+    if status == 503:
+        return "Service Unavailable: the store is in maintenance mode or overloaded."
+    if status >= 500:
+        return f"Internal Error. Details are available in Magento log file. Report ID: webapi-{secrets.token_hex(6)}"
+    return "Injected fault."
+
+
+class Sandbox:
+    """An in-memory Magento 2.4 store behind a real HTTP server."""
+
+    def __init__(
+        self,
+        *,
+        schema_path: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config: Config | None = None,
+        demo: bool = False,
+        quiet: bool = True,
+    ):
+        self.state = SandboxState(config, demo=demo)
+        self.schemas = BodySchemas.load(schema_path) if schema_path else None
+        self.authenticator = Authenticator()
+        self.host, self.port, self.quiet = host, port, quiet
+        self.app = create_app(self)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._consumer: bulkops.Consumer | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://host:port` of the running server (the Magento base URL to give the client)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    def _bind(self) -> None:
+        handler = _QuietHandler if self.quiet else WSGIRequestHandler
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
+        self._consumer = bulkops.Consumer(self.state)
+        self._consumer.start()
+
+    def start(self) -> str:
+        """Serve in a background thread; the base URL."""
+        self._bind()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self._bind()
+        try:
+            self._server.serve_forever()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop serving and stop the bulk consumer."""
+        if self._consumer is not None:
+            self._consumer.stop()
+            self._consumer.join(timeout=5)
+            self._consumer = None
+        if self._server is not None:
+            if self._thread is not None:
+                self._server.shutdown()
+                self._thread.join(timeout=5)
+                self._thread = None
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # --- REST ----------------------------------------------------------------------------------------
+
+    def dispatch(self, environ: dict, body_bytes: bytes, headers: dict) -> Response:
+        """Answer one REST request the way Magento would."""
+        method = environ["REQUEST_METHOD"].upper()
+        raw_path, raw_query = _raw_target(environ)
+        segments = raw_path.split("/")[2:]
+        store = "default"
+        if segments and segments[0] not in ("V1", "async"):
+            store = segments.pop(0)
+        bulk = segments[:2] == ["async", "bulk"]
+        if bulk:
+            segments = segments[2:]
+        route_path = ("/async/bulk/" if bulk else "/") + "/".join(segments)
+        body, body_error = _decode_body(body_bytes, headers)
+        entry: dict[str, Any] = {
+            "time": seed.now(),
+            "method": method,
+            "path": raw_path,
+            "query": raw_query,
+            "store": store,
+            "route": route_path,
+            "template": None,
+            "body": body,
+        }
+        response_headers: dict[str, str] = {}
+        try:
+            self._delay(method, route_path)
+            with self.state.lock:
+                self._inject_fault(method, route_path)
+            status, payload = self._answer(
+                method, raw_path, raw_query, segments, store, bulk, body, body_error, headers, environ, entry
+            )
+        except MagentoHttpError as exc:
+            status, payload, response_headers = exc.status, exc.body(), exc.headers
+        except Exception:
+            log.exception("sandbox handler failed")
+            status, payload = 500, {"message": _fault_message(500)}
+        entry["status"] = status
+        with self.state.lock:
+            self.state.log_request(entry)
+        response = Response(json.dumps(payload), status=status, content_type="application/json; charset=utf-8")
+        for key, value in response_headers.items():
+            response.headers[key] = value
+        return response
+
+    def _delay(self, method: str, route_path: str) -> None:
+        with self.state.lock:
+            delay_ms = self.state.config.latency_ms + sum(
+                f.latency_ms for f in self.state.faults if f.matches(method, route_path)
+            )
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+
+    def _inject_fault(self, method: str, route_path: str) -> None:
+        for fault in self.state.faults:
+            if not fault.matches(method, route_path):
+                continue
+            fail = False
+            if fault.fail_next > 0:
+                fault.fail_next -= 1
+                fail = True
+            elif fault.error_rate and random.random() < fault.error_rate:  # noqa: S311 - test fault injection
+                fail = True
+            if fail:
+                status = fault.status_codes[fault.failures % len(fault.status_codes)] if fault.status_codes else 503
+                fault.failures += 1
+                headers = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.retry_after_s is not None else {}
+                raise MagentoHttpError(status, _fault_message(status), headers=headers)
+
+    def _answer(self, method, raw_path, raw_query, segments, store, bulk, body, body_error, headers, environ, entry):
+        config = self.state.config
+        if store not in seed.STORE_IDS:
+            raise MagentoHttpError(404, "The store that was requested wasn't found. Verify the store and try again.")
+        store = "all" if store == "admin" else store
+        matched = ROUTER.match(method, segments, bulk=bulk)
+        if matched is None or (bulk and (method == "GET" or not config.bulk_enabled)):
+            raise MagentoHttpError(404, NO_ROUTE)
+        route, params = matched
+        entry["template"] = route.template
+        uri = f"{environ.get('wsgi.url_scheme', 'http')}://{headers.get('Host', '')}{raw_path}"
+        if raw_query:
+            uri += "?" + raw_query
+        with self.state.lock:
+            authenticated = self.authenticator.authenticated(config, self.state.nonces, uri, method, headers)
+            denied = route.acl in config.denied_resources
+        if not authenticated or denied:
+            raise MagentoHttpError(401, UNAUTHORIZED, {"resources": route.acl})
+        if body_error:
+            raise MagentoHttpError(400, body_error)
+        if bulk:
+            with self.state.lock:
+                answer = bulkops.submit(self.state, self.schemas, route, store, body, raw_path)
+            return answer.status, answer.payload
+        self._validate(method, raw_path, route.template, body)
+        call = Call(method, route.template, store, params, dict(parse_qsl(raw_query, keep_blank_values=True)), body)
+        with self.state.lock:
+            result = route.handler(self.state, call)
+        if isinstance(result, Answer):
+            return result.status, result.payload
+        return 200, result
+
+    def _validate(self, method: str, raw_path: str, template: str, body: Any) -> None:
+        if self.schemas is None or not self.schemas.has_body(method, template):
+            return
+        report = self.schemas.validate(method, template, body)
+        where = f"{method} {raw_path}"
+        with self.state.lock:
+            if report.warnings:
+                self.state.warnings.append(
+                    {"request": where, "template": template, "warnings": [w.as_dict() for w in report.warnings]}
+                )
+            if report.errors:
+                self.state.violations.append(
+                    {"request": where, "template": template, "errors": [e.as_dict() for e in report.errors]}
+                )
+        if report.errors:
+            first = report.errors[0]
+            raise MagentoHttpError(
+                400,
+                first.magento_message,
+                first.parameters,
+                errors=[
+                    {"message": e.magento_message, "parameters": e.parameters, "where": e.where}
+                    for e in report.errors[1:]
+                ]
+                or None,
+            )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler without one log line per request (tests make thousands)."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+def _raw_target(environ: dict) -> tuple[str, str]:
+    """The request path and query exactly as the client sent them (still percent-encoded)."""
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if not raw:
+        raw = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+        if environ.get("QUERY_STRING"):
+            raw += "?" + environ["QUERY_STRING"]
+    if raw.startswith(("http://", "https://")):
+        parts = urlsplit(raw)
+        raw = parts.path + ("?" + parts.query if parts.query else "")
+    path, _, query = raw.partition("?")
+    return path, query
+
+
+def _decode_body(body_bytes: bytes, headers: dict) -> tuple[Any, str | None]:
+    """The JSON body, or the 400 message Magento gives for a body it cannot read."""
+    if not body_bytes.strip():
+        return None, None
+    content_type = headers.get("Content-Type", "")
+    if "json" not in content_type:
+        # A form body is what breaks OAuth signing (oauthlib #748); Magento reads JSON (or XML) only.
+        return None, "Content-Type header is invalid."
+    try:
+        return json.loads(body_bytes), None
+    except ValueError:
+        return None, "Decoding error."
+
+
+def create_app(sandbox: Sandbox):
+    """The sandbox's WSGI app: `/rest/...` (Magento) and `/_sandbox/...` (test controls)."""
+    controls_app = Flask("syncapi.sandbox")
+    controls_app.json.sort_keys = False
+    controls_app.extensions["sandbox"] = sandbox
+    errors.init_app(controls_app)
+    controls_app.register_blueprint(controls.bp)
+
+    @controls_app.get("/")
+    def index():
+        return {"service": "Magento sandbox", "rest": "/rest/<store>/V1/...", "controls": "/_sandbox/..."}
+
+    def app(environ, start_response):
+        # REST requests bypass Flask's router: it would decode `%2F` in a SKU and merge or redirect slashes.
+        path = environ.get("PATH_INFO", "")
+        if path == "/rest" or path.startswith("/rest/"):
+            incoming = Request(environ)
+            response = sandbox.dispatch(environ, incoming.get_data(), dict(incoming.headers))
+            return response(environ, start_response)
+        return controls_app(environ, start_response)
+
+    app.controls = controls_app
+    return app
