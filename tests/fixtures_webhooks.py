@@ -123,9 +123,9 @@ def webhook_server(tmp_path_factory):
             if process.poll() is not None:
                 pytest.fail(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()}")
             try:
-                if requests.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still loading the app
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"gunicorn did not answer within {SERVER_START_TIMEOUT_S} s:\n{log_path.read_text()}")
