@@ -179,14 +179,24 @@ def _run_id_of(svc: Services, waiting_job_id: str) -> int | None:
         job = Job.fetch(waiting_job_id, connection=svc.redis)
     except NoSuchJobError:
         return None
-    return job.args[0] if job.args and isinstance(job.args[0], int) else None
+    return _first_argument(job)
 
 
-def run_id_of_job(job: Job) -> int | None:
-    """The run a sync job carries (its first argument), or None for any other job."""
-    if job.func_name in JOB_FUNCS.values() and job.args and isinstance(job.args[0], int):
-        return job.args[0]
-    return None
+def run_of_job(svc: Services, job: Job) -> Run | None:
+    """The run `job` carries: its first argument is a run id whose stored job id is this job's; else None."""
+    run_id = _first_argument(job)
+    if run_id is None:
+        return None
+    run = store.get_run(svc.state_engine, run_id, with_errors=False)
+    return run if run is not None and run.job_id == job.id else None
+
+
+def _first_argument(job: Job) -> int | None:
+    try:
+        first = job.args[0] if job.args else None
+    except Exception:  # arguments that no longer load belong to no run
+        return None
+    return first if isinstance(first, int) and not isinstance(first, bool) else None
 
 
 def refresh_run(svc: Services, run: Run) -> Run:
@@ -199,17 +209,18 @@ def refresh_run(svc: Services, run: Run) -> Run:
         return run
     try:
         job = Job.fetch(run.job_id, connection=svc.redis)
-        status = job.get_status(refresh=False)
     except NoSuchJobError:
-        job, status = None, None
-    if job is not None and run_id_of_job(job) != run.run_id:
-        job, status = None, None  # the id now carries a later run: this run's own job is gone
+        job = None
+    if job is not None and _first_argument(job) != run.run_id:
+        job = None  # the id now carries a later run: this run's own job is gone
+    status = job.get_status(refresh=False) if job is not None else None
     if job is not None and status not in DEAD_JOB_STATES:
         return run
-    current = store.get_run(svc.state_engine, run.run_id)
+    current = store.get_run(svc.state_engine, run.run_id, with_errors=False)
     if current is None or current.finished:
         return current or run
-    reason = f"job {run.job_id} is {status}" if job is not None else f"job {run.job_id} no longer exists"
+    state = getattr(status, "value", status)
+    reason = f"job {run.job_id} is {state}" if job is not None else f"job {run.job_id} no longer exists"
     if job is not None:
         result = job.latest_result()
         if result is not None and result.exc_string:
@@ -218,13 +229,10 @@ def refresh_run(svc: Services, run: Run) -> Run:
 
 
 def requeued(svc: Services, job: Job) -> None:
-    """Put the run of a sync job an operator requeued back to queued."""
-    run_id = run_id_of_job(job)
-    if run_id is not None:
-        try:
-            store.requeue_run(svc.state_engine, run_id, reason=f"job {job.id} requeued")
-        except store.RunNotFoundError:
-            log.warning("requeued job's run no longer exists", extra={"job_id": job.id, "run_id": run_id})
+    """Put the run of a job an operator requeued back to queued."""
+    run = run_of_job(svc, job)
+    if run is not None:
+        store.requeue_run(svc.state_engine, run.run_id, reason=f"job {job.id} requeued")
 
 
 def _last_line(text: str) -> str:

@@ -10,7 +10,7 @@ from rq.registry import FailedJobRegistry
 from syncapi.api import common
 from syncapi.api.schemas import FailedJobSchema, FailedJobsQuerySchema, RequeuedAllSchema, RequeuedSchema
 from syncapi.queues import QUEUE_NAMES
-from syncapi.runs import requeued, run_id_of_job
+from syncapi.runs import requeued, run_of_job
 
 blp = common.blueprint("jobs", __name__, "Jobs that failed after their retries, and retrying them.")
 
@@ -20,7 +20,7 @@ def _registries(svc, queue_name: str | None = None) -> list[FailedJobRegistry]:
     return [FailedJobRegistry(name, connection=svc.redis) for name in names]
 
 
-def _describe(job: Job) -> dict:
+def _describe(svc, job: Job) -> dict:
     result = job.latest_result()
     exc = None
     if result is not None and result.exc_string:
@@ -38,7 +38,7 @@ def _describe(job: Job) -> dict:
         "exc": exc,
         "failed_at": job.ended_at,
         "queue": job.origin,
-        "run_id": run_id_of_job(job),
+        "run_id": run.run_id if (run := run_of_job(svc, job)) is not None else None,
     }
 
 
@@ -58,7 +58,7 @@ def list_failed(query: dict):
         job_ids = registry.get_job_ids(0, query["limit"] - 1, desc=True)
         found.extend(job for job in Job.fetch_many(job_ids, connection=svc.redis) if job is not None)
     found.sort(key=lambda job: job.ended_at.timestamp() if job.ended_at else 0, reverse=True)
-    return [_describe(job) for job in found[: query["limit"]]]
+    return [_describe(svc, job) for job in found[: query["limit"]]]
 
 
 @blp.post("/jobs/failed/<job_id>/retry")
