@@ -232,3 +232,24 @@ def test_database_without_pos_tables_says_to_run_pos_init(database_url):
 def test_gateway_needs_a_location(pos_engine):
     with pytest.raises(PosValidationError, match="POS_LOCATION_CODE"):
         SqlPosGateway(pos_engine, " ")
+
+
+def test_current_gateway_is_built_once_from_the_process_settings(app):
+    from syncapi import pos as pos_package
+
+    gateway = pos_package.current_gateway()
+    assert isinstance(gateway, SqlPosGateway) and isinstance(gateway, PosGateway)
+    assert gateway.location_code == app.config["SETTINGS"].pos_location_code
+    assert gateway.engine is app.extensions["pos_engine"]
+    assert pos_package.current_gateway() is gateway
+
+
+def test_reads_by_key_refuse_keys_of_the_wrong_kind(pos):
+    with pytest.raises(PosValidationError, match="not the single string"):
+        pos.get_products("SKU-1")
+    with pytest.raises(PosValidationError, match="keys must be ints"):
+        pos.get_customers(["1"])
+    with pytest.raises(PosValidationError, match="keys must be strs"):
+        pos.get_stock([1])
+    with pytest.raises(PosValidationError, match="positive whole number"):
+        pos.find_sale("abc")

@@ -300,10 +300,17 @@ class SqlPosGateway:
 
     # --- reads by key ------------------------------------------------------------------------------------
 
-    def _by_keys(self, read: str, keys: Iterable[Any], query: Callable[[list[Any]], Select], build) -> list[Any]:
+    def _by_keys(
+        self, read: str, keys: Iterable[Any], key_type: type, query: Callable[[list[Any]], Select], build
+    ) -> list[Any]:
+        if isinstance(keys, str | bytes):
+            raise PosValidationError(f"{read}: give a list of keys, not the single string {keys!r}")
         keys = list(keys)
         if any(key is None for key in keys):
             raise PosValidationError(f"{read}: a key is missing (None)")
+        wrong = [key for key in keys if isinstance(key, bool) or not isinstance(key, key_type)]
+        if wrong:
+            raise PosValidationError(f"{read}: keys must be {key_type.__name__}s, got {wrong[:5]!r}")
         found: list[Any] = []
         with _database_errors(read), self.engine.connect() as connection:
             for chunk in _chunks(keys):
@@ -338,14 +345,14 @@ class SqlPosGateway:
         """The products with these SKUs, by SKU."""
         products = m.Product.__table__
         query = self._product_query(lambda chunk: products.c.sku.in_(chunk))
-        found = self._by_keys("read products", skus, query, self._products_from)
+        found = self._by_keys("read products", skus, str, query, self._products_from)
         return sorted(found, key=lambda product: product.sku)
 
     def get_style(self, parent_skus: Iterable[str]) -> list[Product]:
         """Every variant of these styles, by SKU."""
         products = m.Product.__table__
         query = self._product_query(lambda chunk: products.c.parent_sku.in_(chunk))
-        found = self._by_keys("read styles", parent_skus, query, self._products_from)
+        found = self._by_keys("read styles", parent_skus, str, query, self._products_from)
         return sorted(found, key=lambda product: product.sku)
 
     def get_images(self, skus: Iterable[str]) -> list[ProductImage]:
@@ -354,6 +361,7 @@ class SqlPosGateway:
         found = self._by_keys(
             "read images",
             skus,
+            str,
             lambda chunk: select(images).where(images.c.sku.in_(chunk)),
             lambda _connection, rows: [_image(row) for row in rows],
         )
@@ -365,6 +373,7 @@ class SqlPosGateway:
         found = self._by_keys(
             "read stock",
             skus,
+            str,
             lambda chunk: select(stock).where(stock.c.sku.in_(chunk), stock.c.location_code == self.location_code),
             lambda _connection, rows: [_stock(row) for row in rows],
         )
@@ -376,6 +385,7 @@ class SqlPosGateway:
         found = self._by_keys(
             "read prices",
             skus,
+            str,
             lambda chunk: select(*_PRICE_COLUMNS).where(products.c.sku.in_(chunk)),
             lambda _connection, rows: [_price(row) for row in rows],
         )
@@ -387,6 +397,7 @@ class SqlPosGateway:
         found = self._by_keys(
             "read categories",
             ids,
+            int,
             lambda chunk: select(categories).where(categories.c.id.in_(chunk)),
             lambda _connection, rows: [_category(row) for row in rows],
         )
@@ -398,6 +409,7 @@ class SqlPosGateway:
         found = self._by_keys(
             "read customers",
             ids,
+            int,
             lambda chunk: select(customers).where(customers.c.id.in_(chunk)),
             lambda _connection, rows: [_customer(row) for row in rows],
         )
@@ -406,6 +418,8 @@ class SqlPosGateway:
     def find_customer(self, *, email: str | None = None, magento_id: int | None = None) -> Customer | None:
         """The customer linked to `magento_id`, else the one with `email` (any case)."""
         customers = m.Customer.__table__
+        if magento_id is not None:
+            magento_id = validation.valid_magento_id(magento_id, "find customer")
         with _database_errors("find customer"), self.engine.connect() as connection:
             if magento_id is not None:
                 row = connection.execute(select(customers).where(customers.c.magento_id == magento_id)).first()
@@ -421,6 +435,7 @@ class SqlPosGateway:
         """The sale written for this Magento order, with its lines."""
         sales = m.Sale.__table__
         lines = m.SaleLine.__table__
+        magento_order_id = validation.valid_magento_id(magento_order_id, "find sale")
         with _database_errors("find sale"), self.engine.connect() as connection:
             row = connection.execute(select(sales).where(sales.c.magento_order_id == magento_order_id)).first()
             if row is None:
@@ -456,6 +471,7 @@ class SqlPosGateway:
             .where(payments.c.invoice_id == invoices.c.id)
             .scalar_subquery()
         )
+        magento_invoice_id = validation.valid_magento_id(magento_invoice_id, "find invoice")
         with _database_errors("find invoice"), self.engine.connect() as connection:
             row = connection.execute(
                 select(invoices, type_coerce(paid, m.Money()).label("paid")).where(
@@ -484,6 +500,7 @@ class SqlPosGateway:
             .where(refunds.c.credit_note_id == notes.c.id)
             .scalar_subquery()
         )
+        magento_creditmemo_id = validation.valid_magento_id(magento_creditmemo_id, "find credit note")
         with _database_errors("find credit note"), self.engine.connect() as connection:
             row = connection.execute(
                 select(notes, type_coerce(refunded, m.Money()).label("refunded")).where(
