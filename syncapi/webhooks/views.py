@@ -95,18 +95,19 @@ def _authenticated_body(verifier: Verifier) -> bytes:
         raise WebhookRejectedError(413, _too_large_message(limit))
     if request.mimetype and request.mimetype not in JSON_MEDIA_TYPES:
         raise WebhookRejectedError(
-            415, f"send the body as application/json (or application/cloudevents+json), not {request.mimetype}"
+            415,
+            f"send the body as application/json (or application/cloudevents+json), not {request.mimetype[:100]}",
         )
     charset = request.mimetype_params.get("charset")
     if charset and charset.lower().replace("-", "") != "utf8":
-        raise WebhookRejectedError(415, f"send the JSON body as UTF-8, not {charset}")
+        raise WebhookRejectedError(415, f"send the JSON body as UTF-8, not {charset[:100]}")
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        raise WebhookRejectedError(401, f"missing {SIGNATURE_HEADER} header (hex HMAC-SHA256 of the body)")
     try:
         body = _read_body(limit)
     except BodyTooLargeError:
         raise WebhookRejectedError(413, _too_large_message(limit)) from None
-    signature = request.headers.get(SIGNATURE_HEADER)
-    if not signature:
-        raise WebhookRejectedError(401, f"missing {SIGNATURE_HEADER} header (hex HMAC-SHA256 of the body)")
     if not verifier.verify(body, signature):
         raise WebhookRejectedError(
             401, f"wrong {SIGNATURE_HEADER}: sign the exact body bytes with HMAC-SHA256 keyed with WEBHOOK_SECRET"
