@@ -114,3 +114,4 @@ def client(app):
 from tests.fixtures_webhooks import *  # noqa: E402, F403
 from tests.fixtures_state import *  # noqa: E402, F403
 from tests.fixtures_pos import *  # noqa: E402, F403
+from tests.fixtures_magento import *  # noqa: E402, F403
