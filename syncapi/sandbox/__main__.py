@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 
 from syncapi.config import (
     DEV_MAGENTO_ACCESS_TOKEN,
@@ -64,19 +66,24 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"sandbox: cannot read the schema {args.schema}: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"Magento sandbox on http://{args.bind}:{args.port}/rest/all/V1 "
-        f"(schema: {args.schema or 'off'}, bearer: {'allowed' if args.allow_bearer else 'refused'}, "
-        f"controls: /_sandbox/...)",
-        flush=True,
-    )
     try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        base_url = sandbox.start()
     except OSError as exc:
         print(f"sandbox: cannot listen on {args.bind}:{args.port}: {exc}", file=sys.stderr)
         return 2
+    print(
+        f"Magento sandbox on {base_url}/rest/all/V1 (schema: {args.schema or 'off'}, "
+        f"bearer: {'allowed' if args.allow_bearer else 'refused'}, controls: {base_url}/_sandbox/...)",
+        flush=True,
+    )
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
     return 0
 
 

@@ -168,6 +168,9 @@ def _finding(error: jsonschema.ValidationError) -> Finding:
             where,
             f"expected {expected}, got {json.dumps(error.instance)[:80]}",
             'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.',
-            {"value": json.dumps(error.instance)[:80], "type": expected},
+            {
+                "value": (error.instance if isinstance(error.instance, str) else json.dumps(error.instance))[:80],
+                "type": expected,
+            },
         )
     return Finding(where, error.message, "%message", {"message": error.message})

@@ -92,14 +92,6 @@ class Sandbox:
         self._thread.start()
         return self.base_url
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted."""
-        self._bind()
-        try:
-            self._server.serve_forever()
-        finally:
-            self.stop()
-
     def stop(self) -> None:
         """Stop serving and stop the bulk consumer."""
         if self._consumer is not None:
