@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from syncapi.db import make_engine
@@ -253,3 +253,21 @@ def test_reads_by_key_refuse_keys_of_the_wrong_kind(pos):
         pos.get_stock([1])
     with pytest.raises(PosValidationError, match="positive whole number"):
         pos.find_sale("abc")
+
+
+def test_rows_stamped_by_the_database_default_page_like_the_applications(pos):
+    # Another program inserts customers with plain SQL, leaving updated_at to the column default: all five
+    # rows of the one statement share a timestamp, which must not lose any of them at a batch boundary.
+    values = ", ".join(f"('raw{n}@example.com', '', '')" for n in range(5))
+    with pos.engine.begin() as connection:
+        connection.execute(text(f"INSERT INTO customers (email, first_name, last_name) VALUES {values}"))  # noqa: S608
+    first = pos.changed_customers(None, 2)
+    rest, _ = read_all(pos.changed_customers, after=first.cursor, limit=2)
+    customers = [*first.items, *rest]
+    assert [c.email for c in customers] == [f"raw{n}@example.com" for n in range(5)]
+    assert len({c.updated_at for c in customers}) == 1
+    assert abs(customers[0].updated_at - datetime.now(UTC)) < timedelta(minutes=1)
+    add_rows(pos.engine, m.Customer(email="orm@example.com"))
+    assert [c.email for c in pos.changed_customers(Cursor(customers[-1].updated_at, customers[-1].id)).items] == [
+        "orm@example.com"
+    ]

@@ -27,10 +27,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from syncapi.pos.gateway import TENDER_WEB_ORDERS
@@ -93,14 +94,36 @@ class PosBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class utc_now(FunctionElement):
+    """The database's current UTC time, written the way `UtcDateTime` stores times on each backend."""
+
+    type = UtcDateTime()
+    inherit_cache = True
+
+
+@compiles(utc_now)
+def _utc_now_default(_element, _compiler, **_kw) -> str:
+    return "CURRENT_TIMESTAMP"
+
+
+@compiles(utc_now, "sqlite")
+def _utc_now_sqlite(_element, _compiler, **_kw) -> str:
+    # The same text the application writes (microseconds included): same-second rows must compare as equal.
+    return "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))"
+
+
+@compiles(utc_now, "mysql")
+@compiles(utc_now, "mariadb")
+def _utc_now_mysql(_element, _compiler, **_kw) -> str:
+    return "(UTC_TIMESTAMP(6))"
+
+
 def _updated_at() -> Mapped[datetime]:
-    return mapped_column(
-        UtcDateTime(), nullable=False, default=utcnow, onupdate=utcnow, server_default=func.current_timestamp()
-    )
+    return mapped_column(UtcDateTime(), nullable=False, default=utcnow, onupdate=utcnow, server_default=utc_now())
 
 
 def _created_at() -> Mapped[datetime]:
-    return mapped_column(UtcDateTime(), nullable=False, default=utcnow, server_default=func.current_timestamp())
+    return mapped_column(UtcDateTime(), nullable=False, default=utcnow, server_default=utc_now())
 
 
 class Category(PosBase):

@@ -17,15 +17,25 @@ depends_on = None
 # Types as they were at this revision; later model changes get their own revisions.
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 MONEY = sa.Numeric(12, 4)
-NOW = sa.text("CURRENT_TIMESTAMP")
+# The current UTC time in the form each backend stores: on SQLite the same text as the application writes
+# (microseconds included), or same-second rows would compare wrongly against the cursors.
+NOW_BY_DIALECT = {
+    "sqlite": "(strftime('%Y-%m-%d %H:%M:%f000', 'now'))",
+    "mysql": "(UTC_TIMESTAMP(6))",
+    "mariadb": "(UTC_TIMESTAMP(6))",
+}
+
+
+def _now() -> sa.TextClause:
+    return sa.text(NOW_BY_DIALECT.get(op.get_context().dialect.name, "CURRENT_TIMESTAMP"))
 
 
 def _updated_at() -> sa.Column:
-    return sa.Column("updated_at", TIMESTAMP, nullable=False, server_default=NOW)
+    return sa.Column("updated_at", TIMESTAMP, nullable=False, server_default=_now())
 
 
 def _created_at(name: str = "created_at") -> sa.Column:
-    return sa.Column(name, TIMESTAMP, nullable=False, server_default=NOW)
+    return sa.Column(name, TIMESTAMP, nullable=False, server_default=_now())
 
 
 def upgrade() -> None:
