@@ -168,6 +168,8 @@ def test_cursor_round_trips_and_rejects_what_it_did_not_write(pos):
         pos.changed_products(Cursor(T0, 7))
     with pytest.raises(PosValidationError, match="limit"):
         pos.changed_products(None, 0)
+    with pytest.raises(PosValidationError, match="expected a Cursor"):
+        pos.changed_stock(Cursor(T0, "X").encode())
 
 
 def test_reads_by_key_return_what_exists_in_key_order(pos):

@@ -128,6 +128,8 @@ def _after(changed_at: ColumnElement, key: ColumnElement, after: Cursor | None) 
 
 
 def _check_cursor(after: Cursor | None, key_type: type, read: str) -> None:
+    if after is not None and not isinstance(after, Cursor):
+        raise PosValidationError(f"{read}: expected a Cursor (see Cursor.decode), got {type(after).__name__}")
     if after is None or after.key is None:
         return
     if isinstance(after.key, bool) or not isinstance(after.key, key_type):
@@ -539,7 +541,8 @@ class SqlPosGateway:
                     "pos write clashed with a concurrent one; trying again",
                     extra={"action": action, "attempt": attempt},
                 )
-        raise PosConflictError(f"{action}: clashes with rows the POS already holds ({_first_line(last)})")  # type: ignore[arg-type]
+        detail = _first_line(last) if last is not None else "no attempt made"
+        raise PosConflictError(f"{action}: clashes with rows the POS already holds ({detail})") from last
 
     def write_sale(self, sale: SaleIn) -> WriteResult:
         """Write the order as a sale (customer found or created) and lower stock, in one transaction."""
