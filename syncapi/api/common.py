@@ -9,10 +9,11 @@ import logging
 import redis as redis_lib
 from flask import current_app, request
 from flask_smorest import Blueprint
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from syncapi.errors import error_response
 from syncapi.queues import QueueUnavailableError
+from syncapi.state.migrate import current_revision, head_revision
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def blueprint(name: str, import_name: str, description: str) -> Blueprint:
     blp.register_error_handler(QueueUnavailableError, _queue_unavailable)
     blp.register_error_handler(redis_lib.RedisError, _queue_unavailable)
     blp.register_error_handler(OperationalError, _database_unavailable)
+    blp.register_error_handler(ProgrammingError, _database_unavailable)
     return blp
 
 
@@ -59,7 +61,16 @@ def _queue_unavailable(exc: Exception):
 
 
 def _database_unavailable(exc: Exception):
-    log.warning("API answered 503: state database did not answer", extra={"error": str(exc).splitlines()[0]})
+    log.warning("API answered 503: state database failed", extra={"error": str(exc).splitlines()[0]})
+    try:
+        revision = current_revision(current_app.extensions["services"].state_engine)
+    except Exception:
+        revision = None  # the database does not answer at all
+    else:
+        if revision != head_revision():
+            return error_response(
+                503, "the service's own tables are missing or out of date: run 'flask --app app state init'"
+            )
     return error_response(
         503, "the state database did not answer, nothing was done; retry later", {"Retry-After": RETRY_AFTER_S}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app
+from marshmallow import RAISE
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
@@ -43,7 +44,7 @@ def _describe(svc, job: Job) -> dict:
 
 
 @blp.get("/jobs/failed")
-@blp.arguments(FailedJobsQuerySchema, location="query")
+@blp.arguments(FailedJobsQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, FailedJobSchema(many=True))
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app
+from marshmallow import RAISE
 
 from syncapi.api import common
 from syncapi.api.schemas import RunSchema, RunsQuerySchema, RunSummarySchema
@@ -49,7 +50,7 @@ def get_run(run_id: int):
 
 
 @blp.get("/runs")
-@blp.arguments(RunsQuerySchema, location="query")
+@blp.arguments(RunsQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, RunSummarySchema(many=True))
 @blp.alt_response(401, response="UNAUTHORIZED")
 def list_runs(query: dict):
