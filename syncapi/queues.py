@@ -86,13 +86,14 @@ class Queues:
     def __iter__(self):
         return iter(self._queues.values())
 
-    def enqueue(self, queue_name: str, func, *args, job_id: str, **kwargs) -> Enqueued:
+    def enqueue(self, queue_name: str, func, *args, job_id: str, meta: dict | None = None, **kwargs) -> Enqueued:
         """Queue `func(*args, **kwargs)` under `job_id` unless the same job is already waiting.
 
         A job that is waiting (queued, scheduled for a retry) makes this a `duplicate`. A job that is
         already running may have read its record before the change being announced now, so one follow-up
         (`<job_id>-again`) is queued behind it. A finished or failed job is replaced, so a later event for
-        the same record is never lost. Raises `QueueUnavailableError` when Redis cannot be reached, so
+        the same record is never lost. `meta` (e.g. the webhook delivery id) is stored with the job for
+        operators; it never takes part in deduplication. Raises `QueueUnavailableError` when Redis cannot be reached, so
         callers never report success for work that is not in Redis.
         """
         queue = self._queues[queue_name]
@@ -107,7 +108,9 @@ class Queues:
                         return Enqueued(candidate, "duplicate")
                     existing.delete(remove_from_queue=True)
                 try:
-                    queue.enqueue(func, args=args, kwargs=kwargs, unique=True, **self.job_options(candidate))
+                    queue.enqueue(
+                        func, args=args, kwargs=kwargs, unique=True, meta=meta or {}, **self.job_options(candidate)
+                    )
                 except DuplicateJobError:
                     return Enqueued(candidate, "duplicate")
                 return Enqueued(candidate, "queued")

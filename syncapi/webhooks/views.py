@@ -57,6 +57,7 @@ def receive_magento(event_name: str | None = None):
             delivery.route.func,
             delivery.entity_id,
             job_id=job_id(delivery.route.entity, delivery.entity_id),
+            meta={"event": delivery.event, "delivery_id": delivery_id},
         )
     except QueueUnavailableError as exc:
         _log(
