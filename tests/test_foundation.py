@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -236,6 +237,13 @@ def test_enqueue_without_redis_raises(tmp_path, redis):
 # --- processes ------------------------------------------------------------------------------------
 
 
+def free_port() -> int:
+    """A TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _process_env(tmp_path) -> dict:
     env = dict(os.environ)
     env.update({k: str(v) for k, v in base_settings(tmp_path).items()})
@@ -295,7 +303,8 @@ def test_cron_process_is_kept_single(redis, tmp_path):
 
 def test_gunicorn_serves_healthz(redis, tmp_path):
     env = _process_env(tmp_path)
-    env["PORT"] = "18765"
+    port = free_port()
+    env["PORT"] = str(port)
     env["WEB_CONCURRENCY"] = "1"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "wsgi:app"],
@@ -309,9 +318,9 @@ def test_gunicorn_serves_healthz(redis, tmp_path):
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = requests.get("http://127.0.0.1:18765/healthz", timeout=1)
+                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.2)
