@@ -2,8 +2,8 @@
 
 rq-dashboard has no authentication of its own, so every request to its blueprint is checked here first.
 Without configured credentials the dashboard is refused, except under `make run` (SYNCAPI_ENV=development)
-where it is open. Cross-site form posts (its requeue/delete/empty buttons) are refused too: a browser sends
-cached basic credentials along with them.
+where it is open. Requests from other sites other than following a link to a page are refused too (its
+requeue/delete/empty actions): a browser sends cached basic credentials along with them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from syncapi.errors import error_response
 URL_PREFIX = "/rq"
 BLUEPRINT_NAME = "rq_dashboard"
 REALM = "syncapi dashboard"
+#: Dashboard endpoints that change something even on GET.
+ACTION_ENDPOINTS = frozenset({f"{BLUEPRINT_NAME}.requeue_all"})
 
 
 def init_app(app) -> None:
@@ -52,9 +54,14 @@ def _guard():
 
 
 def _same_site_only():
-    if request.method not in ("GET", "HEAD", "OPTIONS") and request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return error_response(403, "the dashboard does not accept requests from other sites")
-    return None
+    if request.headers.get("Sec-Fetch-Site") != "cross-site":
+        return None
+    # Following a link from elsewhere to a page is fine; anything else from another site (a form post, an
+    # image or script tag, a link to the GET that requeues every failed job) is not.
+    navigation = request.method == "GET" and request.headers.get("Sec-Fetch-Mode") == "navigate"
+    if navigation and request.endpoint not in ACTION_ENDPOINTS:
+        return None
+    return error_response(403, "the dashboard does not accept requests from other sites")
 
 
 def _refuse(message: str):
