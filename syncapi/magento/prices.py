@@ -55,7 +55,8 @@ def update_special_prices(client: MagentoClient, prices: Iterable[dict]) -> list
 
 def delete_special_prices(client: MagentoClient, prices: Iterable[dict]) -> list[PriceFailure]:
     """Remove special prices (the entries as read by `special_prices`); the entries Magento refused."""
-    return _failures(client.send_in_batches(SPECIAL_PRICES_DELETE, "prices", prices))
+    entries = ({key: value for key, value in entry.items() if value is not None} for entry in prices)
+    return _failures(client.send_in_batches(SPECIAL_PRICES_DELETE, "prices", entries))
 
 
 def special_prices(client: MagentoClient, skus: Iterable[str]) -> list[dict]:

@@ -930,4 +930,5 @@ def special_price_information(state: SandboxState, call: Call):
     missing = [str(sku) for sku in skus if sku not in state.products]
     if missing:
         raise MagentoHttpError(404, "Requested products don't exist: %sku", {"sku": ", ".join(missing)})
-    return [dict(e) for e in state.special_prices if e["sku"] in skus]
+    # Like Magento's output processor, leave out values that are not set (an open-ended `price_to`).
+    return [{k: v for k, v in e.items() if v is not None} for e in state.special_prices if e["sku"] in skus]
