@@ -23,6 +23,8 @@ A job wraps its work in `run_context()`:
             run.count(updated=len(sent), unchanged=len(skipped))
             run.fail(sku, "Magento refused the quantity: ...")
 
+The cron schedule registers `start_scheduled(kind)` (and `prune_history()`) as its periodic jobs.
+
 On success the run ends succeeded or partial (from its counts). On an exception the run is marked failed and
 the exception re-raised, so RQ shows it in the failed registry; but when RQ will retry the job (retries left),
 the run goes back to `queued` with the reason instead, and the next attempt starts it again with fresh counts
@@ -364,9 +366,17 @@ def _settle_announced(svc: Services, run: Run, *, done: bool) -> None:
         announced.settle_announced(svc.redis, run.kind, run.run_id, done=done)
 
 
-def prune_history(svc: Services | None = None) -> int:
-    """Delete runs older than RUN_HISTORY_DAYS (a job for the schedule); returns how many."""
+def start_scheduled(kind: str) -> dict:
+    """A job for the cron schedule: start the scheduled run of `kind` (joins one still waiting)."""
     from syncapi import services
 
-    svc = svc or services.current()
+    started = start_sync(services.current(), kind, TRIGGER_SCHEDULE)
+    return {"run_id": started.run_id, "job_id": started.job_id, "status": started.status}
+
+
+def prune_history() -> int:
+    """A job for the cron schedule: delete finished runs older than RUN_HISTORY_DAYS; returns how many."""
+    from syncapi import services
+
+    svc = services.current()
     return store.prune_runs(svc.state_engine, svc.settings.run_history_days)

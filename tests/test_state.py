@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text, update
 
+from app import create_app
 from syncapi import db
 from syncapi.state import (
     MAX_STORED_ERRORS,
@@ -50,6 +55,9 @@ from syncapi.state import (
 from syncapi.state._sql import upsert_rows
 from syncapi.state.migrate import VERSION_TABLE
 from syncapi.state.models import HashRow, RunRow, StateBase
+from tests.conftest import base_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # --- migrations -----------------------------------------------------------------------------------------
 
@@ -467,9 +475,6 @@ def test_state_init_command_is_idempotent(app):
 
 
 def test_state_init_names_an_unreachable_database(redis, tmp_path):
-    from app import create_app
-    from tests.conftest import base_settings
-
     application = create_app(base_settings(tmp_path, STATE_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/x"))
     result = application.test_cli_runner().invoke(args=["state", "init"])
     assert result.exit_code == 1
@@ -484,3 +489,17 @@ def test_state_prune_command(app_with_state):
     assert result.exit_code == 0, result.output
     assert "deleted 1 finished run(s)" in result.output
     assert get_run(engine, run.run_id) is None
+
+
+def test_flask_state_init_from_the_shell(redis, tmp_path):
+    env = {**os.environ, **{k: str(v) for k, v in base_settings(tmp_path).items()}}
+    env["SYNCAPI_DOTENV"] = str(tmp_path / "none.env")
+    command = [sys.executable, "-m", "flask", "--app", "app", "state", "init"]
+    first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "upgraded from revision none to 0001" in first.stdout
+    second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "already at revision 0001" in second.stdout
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'pos.db'}")
+    assert current_revision(engine) == "0001"
+    engine.dispose()

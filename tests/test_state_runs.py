@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from sqlalchemy import update
 
 from app import create_app
 from syncapi import db, services
 from syncapi.queues import QUEUE_DEFAULT, QUEUE_INBOUND, QUEUE_OUTBOUND, QueueUnavailableError
-from syncapi.runs import FLUSH_ERRORS, refresh_run, run_context, run_of_job, start_sync
+from syncapi.runs import (
+    FLUSH_ERRORS,
+    prune_history,
+    refresh_run,
+    run_context,
+    run_of_job,
+    start_scheduled,
+    start_sync,
+)
 from syncapi.state import (
     announce,
     announced_count,
     create_run,
+    finish_run,
     get_run,
     list_runs,
     set_run_job,
     upgrade,
 )
+from syncapi.state.models import RunRow
 from tests.conftest import base_settings
 
 # --- jobs the tests run in a real worker -----------------------------------------------------------------
@@ -278,3 +291,27 @@ def test_refresh_run_fails_a_run_whose_job_died_or_vanished(app_with_state, redi
     # A run whose job waits is left alone.
     waiting = start_sync(svc, "categories", "manual")
     assert refresh_run(svc, get_run(svc.state_engine, waiting.run_id)).status == "queued"
+
+
+def test_the_schedule_jobs_start_runs_and_prune(app_with_state, redis):
+    svc = app_with_state.extensions["services"]
+    svc.queues.enqueue(QUEUE_DEFAULT, start_scheduled, "stock", job_id="tick-1")
+    svc.queues.enqueue(QUEUE_DEFAULT, start_scheduled, "stock", job_id="tick-2")
+    _work(redis, QUEUE_DEFAULT)
+    (run,) = list_runs(svc.state_engine)
+    assert (run.kind, run.trigger, run.job_id) == ("stock", "schedule", "sync-stock-scheduled")
+    assert Job.fetch("tick-2", connection=redis).return_value() == {
+        "run_id": run.run_id,
+        "job_id": "sync-stock-scheduled",
+        "status": "duplicate",
+    }
+    old = create_run(svc.state_engine, "prices", "schedule")
+    finish_run(svc.state_engine, old.run_id)
+    with svc.state_engine.begin() as connection:
+        connection.execute(
+            update(RunRow).where(RunRow.id == old.run_id).values(created_at=datetime.now(UTC) - timedelta(days=31))
+        )
+    svc.queues.enqueue(QUEUE_DEFAULT, prune_history, job_id="prune-1")
+    _work(redis, QUEUE_DEFAULT)
+    assert Job.fetch("prune-1", connection=redis).return_value() == 1
+    assert get_run(svc.state_engine, old.run_id) is None
