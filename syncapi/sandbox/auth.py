@@ -91,8 +91,11 @@ class Authenticator:
     def __init__(self):
         self.nonce_lock = threading.Lock()
 
-    def authenticated(self, config: Config, nonces: set, uri: str, method: str, headers: dict) -> bool:
-        """True when `headers` hold a valid OAuth 1.0a signature of `method uri`, or an allowed bearer token."""
+    def authenticated(
+        self, config: Config, nonces: set, uri: str, method: str, headers: dict, body: str | None = None
+    ) -> bool:
+        """True when `headers` hold a valid OAuth 1.0a signature of `method uri` (and of a form `body`, which
+        OAuth signs too), or an allowed bearer token."""
         authorization = headers.get("Authorization", "")
         if authorization.startswith("Bearer "):
             return config.allow_bearer and authorization[len("Bearer ") :].strip() == config.access_token
@@ -100,6 +103,6 @@ class Authenticator:
             return False
         endpoint = ResourceEndpoint(_IntegrationValidator(config, nonces, self.nonce_lock))
         valid, _request = endpoint.validate_protected_resource_request(
-            uri, http_method=method, body=None, headers=headers
+            uri, http_method=method, body=body, headers=headers
         )
         return valid

@@ -18,6 +18,7 @@ import random
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -117,35 +118,23 @@ class Sandbox:
 
     def dispatch(self, environ: dict, body_bytes: bytes, headers: dict) -> Response:
         """Answer one REST request the way Magento would."""
-        method = environ["REQUEST_METHOD"].upper()
-        raw_path, raw_query = _raw_target(environ)
-        segments = raw_path.split("/")[2:]
-        store = "default"
-        if segments and segments[0] not in ("V1", "async"):
-            store = segments.pop(0)
-        bulk = segments[:2] == ["async", "bulk"]
-        if bulk:
-            segments = segments[2:]
-        route_path = ("/async/bulk/" if bulk else "/") + "/".join(segments)
-        body, body_error = _decode_body(body_bytes, headers)
+        incoming = _Incoming.parse(environ, body_bytes, headers)
         entry: dict[str, Any] = {
             "time": seed.now(),
-            "method": method,
-            "path": raw_path,
-            "query": raw_query,
-            "store": store,
-            "route": route_path,
+            "method": incoming.method,
+            "path": incoming.raw_path,
+            "query": incoming.raw_query,
+            "store": incoming.store,
+            "route": incoming.route_path,
             "template": None,
-            "body": body,
+            "body": incoming.body,
         }
         response_headers: dict[str, str] = {}
         try:
-            self._delay(method, route_path)
+            self._delay(incoming.method, incoming.route_path)
             with self.state.lock:
-                self._inject_fault(method, route_path)
-            status, payload = self._answer(
-                method, raw_path, raw_query, segments, store, bulk, body, body_error, headers, environ, entry
-            )
+                self._inject_fault(incoming.method, incoming.route_path)
+            status, payload = self._answer(incoming, entry)
         except MagentoHttpError as exc:
             status, payload, response_headers = exc.status, exc.body(), exc.headers
         except Exception:
@@ -183,32 +172,32 @@ class Sandbox:
                 headers = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.retry_after_s is not None else {}
                 raise MagentoHttpError(status, _fault_message(status), headers=headers)
 
-    def _answer(self, method, raw_path, raw_query, segments, store, bulk, body, body_error, headers, environ, entry):
+    def _answer(self, incoming: _Incoming, entry: dict) -> tuple[int, Any]:
         config = self.state.config
-        if store not in seed.STORE_IDS:
+        if incoming.store not in seed.STORE_IDS:
             raise MagentoHttpError(404, "The store that was requested wasn't found. Verify the store and try again.")
-        store = "all" if store == "admin" else store
-        matched = ROUTER.match(method, segments, bulk=bulk)
-        if matched is None or (bulk and (method == "GET" or not config.bulk_enabled)):
+        store = "all" if incoming.store == "admin" else incoming.store
+        matched = ROUTER.match(incoming.method, incoming.segments, bulk=incoming.bulk)
+        if matched is None or (incoming.bulk and (incoming.method == "GET" or not config.bulk_enabled)):
             raise MagentoHttpError(404, NO_ROUTE)
         route, params = matched
         entry["template"] = route.template
-        uri = f"{environ.get('wsgi.url_scheme', 'http')}://{headers.get('Host', '')}{raw_path}"
-        if raw_query:
-            uri += "?" + raw_query
         with self.state.lock:
-            authenticated = self.authenticator.authenticated(config, self.state.nonces, uri, method, headers)
+            authenticated = self.authenticator.authenticated(
+                config, self.state.nonces, incoming.uri, incoming.method, incoming.headers, incoming.body_text
+            )
             denied = route.acl in config.denied_resources
         if not authenticated or denied:
             raise MagentoHttpError(401, UNAUTHORIZED, {"resources": route.acl})
-        if body_error:
-            raise MagentoHttpError(400, body_error)
-        if bulk:
+        if incoming.body_error:
+            raise MagentoHttpError(400, incoming.body_error)
+        if incoming.bulk:
             with self.state.lock:
-                answer = bulkops.submit(self.state, self.schemas, route, store, body, raw_path)
+                answer = bulkops.submit(self.state, self.schemas, route, store, incoming.body, incoming.raw_path)
             return answer.status, answer.payload
-        self._validate(method, raw_path, route.template, body)
-        call = Call(method, route.template, store, params, dict(parse_qsl(raw_query, keep_blank_values=True)), body)
+        self._validate(incoming.method, incoming.raw_path, route.template, incoming.body)
+        query = dict(parse_qsl(incoming.raw_query, keep_blank_values=True))
+        call = Call(incoming.method, route.template, store, params, query, incoming.body)
         with self.state.lock:
             result = route.handler(self.state, call)
         if isinstance(result, Answer):
@@ -241,6 +230,58 @@ class Sandbox:
                 ]
                 or None,
             )
+
+
+@dataclass
+class _Incoming:
+    """A REST request as the sandbox reads it: the raw target, the store code, the decoded body."""
+
+    method: str
+    raw_path: str
+    raw_query: str
+    uri: str
+    store: str
+    bulk: bool
+    segments: list[str]
+    headers: dict
+    body_text: str
+    body: Any
+    body_error: str | None
+
+    @property
+    def route_path(self) -> str:
+        """The path after `/rest/<store>` (`/V1/products`, `/async/bulk/V1/products`): what faults match."""
+        return ("/async/bulk/" if self.bulk else "/") + "/".join(self.segments)
+
+    @classmethod
+    def parse(cls, environ: dict, body_bytes: bytes, headers: dict) -> _Incoming:
+        """Read `environ`: `/rest/<store>/V1/...`, `/rest/V1/...` (default store view) or `.../async/bulk/V1/...`."""
+        raw_path, raw_query = _raw_target(environ)
+        segments = raw_path.split("/")[2:]
+        store = "default"
+        if segments and segments[0] not in ("V1", "async"):
+            store = segments.pop(0)
+        bulk = segments[:2] == ["async", "bulk"]
+        if bulk:
+            segments = segments[2:]
+        # The URL exactly as the client signed it: OAuth signatures cover scheme, host, path and query.
+        uri = f"{environ.get('wsgi.url_scheme', 'http')}://{headers.get('Host', '')}{raw_path}"
+        if raw_query:
+            uri += "?" + raw_query
+        body, body_error = _decode_body(body_bytes, headers)
+        return cls(
+            environ["REQUEST_METHOD"].upper(),
+            raw_path,
+            raw_query,
+            uri,
+            store,
+            bulk,
+            segments,
+            headers,
+            body_bytes.decode("utf-8", "replace"),
+            body,
+            body_error,
+        )
 
 
 class _QuietHandler(WSGIRequestHandler):
