@@ -352,7 +352,7 @@ def run_context(svc: Services, run_id: int) -> Iterator[RunRecorder]:
     _settle_announced(svc, recorder.run, done=True)
     log.info(
         "sync run finished",
-        extra={"run_id": run_id, "kind": run.kind, "status": recorder.run.status, **recorder.run.counts},
+        extra={"run_id": run_id, "kind": run.kind, "status": recorder.run.status, "counts": recorder.run.counts},
     )
 
 

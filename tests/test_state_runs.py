@@ -191,8 +191,10 @@ def test_start_sync_without_redis_leaves_a_failed_run_not_a_queued_one(redis, tm
 def test_run_context_counts_and_succeeds(app_with_state, redis):
     svc = app_with_state.extensions["services"]
     run = create_run(svc.state_engine, "products", "manual")
-    _enqueue_for(app_with_state, run.run_id, counting_job, created=3, unchanged=5)
+    job_id = _enqueue_for(app_with_state, run.run_id, counting_job, created=3, unchanged=5)
     _work(redis)
+    job = Job.fetch(job_id, connection=redis)
+    assert (job.get_status(), job.return_value()) == (JobStatus.FINISHED, "done")
     done = get_run(svc.state_engine, run.run_id)
     assert done.status == "succeeded"
     assert done.counts == {"created": 3, "updated": 0, "unchanged": 5, "failed": 0}
@@ -206,8 +208,9 @@ def test_run_context_partial_and_buffered_errors(app_with_state, redis):
     svc = app_with_state.extensions["services"]
     run = create_run(svc.state_engine, "products", "manual")
     failures = FLUSH_ERRORS * 2 + 5  # several flushes while working, then the last at the end
-    _enqueue_for(app_with_state, run.run_id, counting_job, created=1, failures=failures)
+    job_id = _enqueue_for(app_with_state, run.run_id, counting_job, created=1, failures=failures)
     _work(redis)
+    assert Job.fetch(job_id, connection=redis).get_status() == JobStatus.FINISHED
     done = get_run(svc.state_engine, run.run_id)
     assert done.status == "partial"
     assert (done.failed, done.error_count, len(done.errors)) == (failures, failures, failures)
@@ -242,6 +245,7 @@ def test_a_retried_job_puts_its_run_back_to_queued_then_finishes_it(retry_app, r
     _work(redis)
     done = get_run(svc.state_engine, run.run_id)
     assert (done.status, done.attempts, done.reason) == ("succeeded", 2, None)
+    assert job.get_status() == JobStatus.FINISHED
     assert done.counts == {"created": 0, "updated": 1, "unchanged": 0, "failed": 0}  # the last attempt's
     assert redis.llen("attempts") == 2
 
