@@ -145,13 +145,26 @@ def test_controls_refuse_bad_input(magento):
         magento.seed(shipments=[])
     with pytest.raises(RuntimeError, match="refers to unknown customer 5"):
         magento.seed(orders=[{"lines": [{"sku": "A", "name": "A", "qty": 1, "price": 1}], "customer_id": 5}])
+    with pytest.raises(RuntimeError, match="cannot build an order"):
+        magento.seed(orders=[{"lines": [{"sku": "A", "name": "A", "qty": 1, "price": 1}], "colour": "red"}])
+    with pytest.raises(RuntimeError, match="not a valid email address"):
+        magento.seed(
+            products=[{"sku": "KEPT?", "name": "Kept?", "price": 1.0}],
+            customers=[{"email": "nobody", "firstname": "No", "lastname": "Body"}],
+        )
+    with pytest.raises(RuntimeError, match="must be a list of JSON objects"):
+        magento.seed(customers="everyone")
+    assert magento.state("products") == {}, "a refused seed request changes nothing"
+    assert magento.state("orders") == [] and magento.state("customers") == []
     with pytest.raises(RuntimeError, match="unknown section"):
         magento.state("everything")
 
 
 def test_seeding_builds_realistic_sales_records(magento, signed):
     ids = magento.seed(
-        customers=[{"email": "zoe@example.com", "firstname": "Zoe", "lastname": "Zed"}],
+        customers=[
+            {"email": "zoe@example.com", "firstname": "Zoe", "lastname": "Zed", "updated_at": "2024-06-01 07:00:00"}
+        ],
         orders=[
             {
                 "lines": [{"sku": "TEE-S", "name": "Tee S", "qty": 2, "price": 12.5, "parent_sku": "TEE"}],
@@ -171,6 +184,7 @@ def test_seeding_builds_realistic_sales_records(magento, signed):
         ("configurable", None),
         ("simple", order["items"][0]["item_id"]),
     ]
+    assert signed("GET", "/all/V1/customers/1").json()["updated_at"] == "2024-06-01 07:00:00"
     invoice = signed("GET", "/all/V1/invoices/1").json()
     assert (invoice["order_id"], invoice["grand_total"], len(invoice["items"])) == (1, 30.0, 2)
 

@@ -166,16 +166,10 @@ def wait(
             return BulkResult(submission.bulk_uuid, [operations[i] for i in sorted(operations)])
         counts = dict(Counter(op.status_name for op in operations.values()))
         if now - last_change >= stall_timeout_s:
-            if len(operations) == counts.get("open", 0) + counts.get("rejected", 0):
-                problem = f"none of its {len(operations)} operations has run after {stall_timeout_s:g} s; "
-                raise MagentoBulkTimeoutError(
-                    f"bulk {submission.bulk_uuid}: {problem}{CONSUMER_HINT}",
-                    bulk_uuid=submission.bulk_uuid,
-                    counts=counts,
-                )
+            ran = len(operations) - counts.get("open", 0) - counts.get("rejected", 0)
+            progress = "none of its operations has run" if ran == 0 else f"no operation has finished ({counts})"
             raise MagentoBulkTimeoutError(
-                f"bulk {submission.bulk_uuid}: no operation has finished for {stall_timeout_s:g} s ({counts}); "
-                f"{CONSUMER_HINT}",
+                f"bulk {submission.bulk_uuid}: {progress} for {stall_timeout_s:g} s; {CONSUMER_HINT}",
                 bulk_uuid=submission.bulk_uuid,
                 counts=counts,
             )

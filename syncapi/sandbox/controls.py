@@ -82,6 +82,17 @@ def reset():
     return jsonify(status="reset")
 
 
+def _seed_customer(state: SandboxState, record: dict) -> dict:
+    """Store a customer as given (timestamps included), defaults filled in from `seed.customer`."""
+    customer_id = int(record.get("id") or state.counters["customer"] + 1)
+    names = [str(record.get(key, "")) for key in ("email", "firstname", "lastname")]
+    full = {**seed.customer(customer_id, *names, created_at=record.get("created_at")), **record, "id": customer_id}
+    sales.check_customer(state, full, customer_id)
+    state.customers[customer_id] = full
+    state.bump("customer", customer_id)
+    return full
+
+
 def _seed_order(state: SandboxState, record: dict) -> dict:
     if "items" not in record:
         if "lines" not in record:
@@ -93,7 +104,10 @@ def _seed_order(state: SandboxState, record: dict) -> dict:
                 raise ControlError(f"order refers to unknown customer {customer_id}")
             options["customer_record"] = state.customers[customer_id]
         entity_id = record.get("entity_id") or state.counters["order"] + 1
-        record = seed.order(entity_id, record["lines"], **options)
+        try:
+            record = seed.order(entity_id, record["lines"], **options)
+        except (TypeError, KeyError, ValueError, ArithmeticError) as exc:
+            raise ControlError(f"cannot build an order from {sorted(record)}: {exc!r}") from None
     record = dict(record)
     record.setdefault("entity_id", state.counters["order"] + 1)
     record.setdefault("increment_id", f"{int(record['entity_id']):09d}")
@@ -180,39 +194,48 @@ def seed_records():
     }
     if unknown:
         raise ControlError(f"unknown record kinds {sorted(unknown)}")
+    for kind, records in body.items():
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ControlError(f"`{kind}` must be a list of JSON objects")
     state = _state()
-    stored: dict[str, list] = {}
     with state.lock:
-        for record in body.get("attributes", []):
-            stored.setdefault("attributes", []).append(_seed_attribute(state, record)["attribute_code"])
-        for record in body.get("attribute_sets", []):
-            stored.setdefault("attribute_sets", []).append(_seed_attribute_set(state, record)["attribute_set_id"])
-        for record in body.get("categories", []):
-            saved = catalog.create_category(state, Call("POST", "/V1/categories", "all", body={"category": record}))
-            stored.setdefault("categories", []).append(saved["id"])
-        for record in body.get("products", []):
-            saved = catalog.save_product(state, Call("POST", "/V1/products", "all", body={"product": record}))
-            stored.setdefault("products", []).append(saved["sku"])
-        for record in body.get("customers", []):
-            customer_id = record.get("id")
-            base = seed.customer(
-                customer_id or 0, record.get("email", ""), record.get("firstname", ""), record.get("lastname", "")
-            )
-            saved = sales.store_customer(state, {**base, **record}, customer_id)
-            state.bump("customer", saved["id"])
-            stored.setdefault("customers", []).append(saved["id"])
-        for kind, records, seeder in (
-            ("order", "orders", _seed_order),
-            ("invoice", "invoices", lambda s, r: _seed_document(s, r, "invoice")),
-            ("creditmemo", "creditmemos", lambda s, r: _seed_document(s, r, "creditmemo")),
-        ):
-            target = getattr(state, records)
-            for record in body.get(records, []):
-                full = seeder(state, record)
-                target[int(full["entity_id"])] = full
-                state.bump(kind, full["entity_id"])
-                stored.setdefault(records, []).append(full["entity_id"])
+        before = state.snapshot()
+        try:
+            stored = _seed(state, body)
+        except Exception:
+            # A refused seed request changes nothing.
+            state.restore(before)
+            raise
     return jsonify(stored), 201
+
+
+def _seed(state: SandboxState, body: dict) -> dict[str, list]:
+    stored: dict[str, list] = {}
+    for record in body.get("attributes", []):
+        stored.setdefault("attributes", []).append(_seed_attribute(state, record)["attribute_code"])
+    for record in body.get("attribute_sets", []):
+        stored.setdefault("attribute_sets", []).append(_seed_attribute_set(state, record)["attribute_set_id"])
+    for record in body.get("categories", []):
+        saved = catalog.create_category(state, Call("POST", "/V1/categories", "all", body={"category": record}))
+        stored.setdefault("categories", []).append(saved["id"])
+    for record in body.get("products", []):
+        saved = catalog.save_product(state, Call("POST", "/V1/products", "all", body={"product": record}))
+        stored.setdefault("products", []).append(saved["sku"])
+    for record in body.get("customers", []):
+        saved = _seed_customer(state, record)
+        stored.setdefault("customers", []).append(saved["id"])
+    for kind, records, seeder in (
+        ("order", "orders", _seed_order),
+        ("invoice", "invoices", lambda s, r: _seed_document(s, r, "invoice")),
+        ("creditmemo", "creditmemos", lambda s, r: _seed_document(s, r, "creditmemo")),
+    ):
+        target = getattr(state, records)
+        for record in body.get(records, []):
+            full = seeder(state, record)
+            target[int(full["entity_id"])] = full
+            state.bump(kind, full["entity_id"])
+            stored.setdefault(records, []).append(full["entity_id"])
+    return stored
 
 
 @bp.post("/seed/demo")

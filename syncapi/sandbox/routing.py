@@ -109,9 +109,5 @@ class Router:
                 return route, params
         return None
 
-    def path_exists(self, raw_segments: list[str]) -> bool:
-        """True when some method has a route for this path (else the answer is 404 for any method)."""
-        return any(self.match(route.method, raw_segments) for route in {r.method: r for r in self.routes}.values())
-
 
 ROUTER = Router()

@@ -60,7 +60,8 @@ def _int(value: Any) -> int | None:
 # --- customers ---------------------------------------------------------------------------------------
 
 
-def _check_customer(state: SandboxState, customer: dict, customer_id: int | None) -> None:
+def check_customer(state: SandboxState, customer: dict, customer_id: int | None) -> None:
+    """Magento's 400s for a customer without name or a valid email, or with another customer's email."""
     for name in ("email", "firstname", "lastname"):
         if not str(customer.get(name) or "").strip():
             raise MagentoHttpError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": name})
@@ -82,7 +83,7 @@ def store_customer(state: SandboxState, customer: dict, customer_id: int | None 
     """Create (no id) or replace customer `customer_id` with the fields of `customer`; the stored record."""
     existing = state.customers.get(customer_id) if customer_id is not None else None
     merged = {**(existing or {}), **{k: v for k, v in customer.items() if k in CUSTOMER_FIELDS}}
-    _check_customer(state, merged, customer_id)
+    check_customer(state, merged, customer_id)
     stamp = seed.now()
     if existing is None:
         customer_id = customer_id or state.next_id("customer")

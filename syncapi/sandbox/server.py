@@ -80,15 +80,12 @@ class Sandbox:
             raise RuntimeError("the sandbox is not running")
         return f"http://{self.host}:{self._server.server_port}"
 
-    def _bind(self) -> None:
+    def start(self) -> str:
+        """Serve in a background thread (and start the bulk consumer); the base URL."""
         handler = _QuietHandler if self.quiet else WSGIRequestHandler
         self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
         self._consumer = bulkops.Consumer(self.state)
         self._consumer.start()
-
-    def start(self) -> str:
-        """Serve in a background thread; the base URL."""
-        self._bind()
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
         self._thread.start()
         return self.base_url
@@ -100,10 +97,9 @@ class Sandbox:
             self._consumer.join(timeout=5)
             self._consumer = None
         if self._server is not None:
-            if self._thread is not None:
-                self._server.shutdown()
-                self._thread.join(timeout=5)
-                self._thread = None
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
             self._server.server_close()
             self._server = None
 

@@ -74,12 +74,11 @@ class Config:
     #: ACL resources the integration was not granted (calls needing them answer 401 like Magento).
     denied_resources: list[str] = field(default_factory=list)
 
-    def as_dict(self, with_secrets: bool = False) -> dict:
-        """The switches as a dict (credentials only with `with_secrets`)."""
+    def as_dict(self) -> dict:
+        """The switches as a dict, secrets masked."""
         data = asdict(self)
-        if not with_secrets:
-            for key in ("consumer_secret", "access_token", "access_token_secret"):
-                data[key] = "***"
+        for key in ("consumer_secret", "access_token", "access_token_secret"):
+            data[key] = "***"
         return data
 
 
@@ -268,6 +267,29 @@ class SandboxState:
                 for record in records.get(name, []):
                     getattr(self, name)[int(record["entity_id"])] = record
                     self.bump(kind, record["entity_id"])
+
+    #: What a seed request may change, so a refused one can be undone whole.
+    SEEDED = (
+        "products",
+        "categories",
+        "customers",
+        "orders",
+        "invoices",
+        "creditmemos",
+        "attributes",
+        "attribute_sets",
+        "counters",
+        "media_files",
+    )
+
+    def snapshot(self) -> dict:
+        """A deep copy of the seedable state."""
+        return {name: copy.deepcopy(getattr(self, name)) for name in self.SEEDED}
+
+    def restore(self, snapshot: dict) -> None:
+        """Put back what `snapshot` copied."""
+        for name, value in snapshot.items():
+            setattr(self, name, value)
 
     def next_id(self, kind: str) -> int:
         """The next id of `kind` (`product`, `media`, `category`, ...)."""
