@@ -1,11 +1,32 @@
 """The periodic jobs, loaded by the cron process (`python -m syncapi.cron`, or `rq cron jobs/schedule.py`).
 
-Each entry only fans out: it enqueues ordinary jobs that carry the project's retry options, because rq's cron
-has no retry of its own. Intervals come from the settings (CONTRACT §2).
+Each entry only fans out: it starts a run, which enqueues an ordinary job carrying the project's retry options
+(rq's cron has no retry of its own). A tick while the previous scheduled run of the same kind is still waiting
+joins it instead of queueing a second one. Intervals come from the settings (CONTRACT §2).
 """
 
-from rq import cron  # noqa: F401  (entries register with cron.register)
+from rq import cron
 
 from syncapi import services
+from syncapi.queues import QUEUE_DEFAULT
+from syncapi.runs import prune_history, start_scheduled
+
+#: Seconds between prunes of run history older than RUN_HISTORY_DAYS.
+PRUNE_INTERVAL_S = 6 * 3600
 
 settings = services.current().settings
+
+INTERVALS_S = {
+    "categories": settings.sync_interval_categories_s,
+    "products": settings.sync_interval_products_s,
+    "prices": settings.sync_interval_prices_s,
+    "stock": settings.sync_interval_stock_s,
+    "customers": settings.sync_interval_customers_s,
+    "sales": settings.reconcile_interval_s,
+}
+
+for kind, interval_s in INTERVALS_S.items():
+    if interval_s > 0:  # 0 turns a scheduled push off
+        cron.register(start_scheduled, QUEUE_DEFAULT, args=(kind,), interval=interval_s, name=f"scheduled-{kind}")
+
+cron.register(prune_history, QUEUE_DEFAULT, interval=PRUNE_INTERVAL_S, name="prune-history")

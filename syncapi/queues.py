@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis
 from rq import Callback, Queue, Retry
@@ -128,6 +129,7 @@ class Queues:
             "failure_ttl": FAILURE_TTL_S,
             "ttl": QUEUED_TTL_S,
             "retry": Retry(max=retries, interval=list(RETRY_INTERVALS_S[:retries]) or 0) if retries else None,
+            "on_success": Callback(record_job_success),
             "on_failure": Callback(log_job_failure),
         }
 
@@ -151,9 +153,28 @@ def _where(connection: redis.Redis) -> str:
     return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
 
 
+def _seconds_since_start(job: Job) -> float:
+    started = job.started_at
+    if started is None:
+        return 0.0
+    return max((datetime.now(UTC) - started.replace(tzinfo=started.tzinfo or UTC)).total_seconds(), 0.0)
+
+
+def record_job_success(job: Job, connection, result) -> None:
+    """rq success callback: count the job and its duration in the shared metrics."""
+    from syncapi import metrics
+
+    metrics.observe_job(job.func_name, "succeeded", _seconds_since_start(job), connection=connection)
+
+
 def log_job_failure(job: Job, connection, exc_type, exc_value, traceback) -> None:
-    """rq failure callback: one log line per failed attempt, with the job id and the reason."""
+    """rq failure callback: one log line per failed attempt with the job id and the reason, and the metrics."""
+    from syncapi import metrics
+
+    # rq calls this before it decrements `retries_left`, so a positive value means another attempt follows.
+    outcome = "retried" if job.retries_left else "failed"
     log.error(
-        "job failed",
+        "job failed" if outcome == "failed" else "job failed; will retry",
         extra={"job_id": job.id, "func": job.func_name, "error": f"{exc_type.__name__}: {exc_value}"},
     )
+    metrics.observe_job(job.func_name, outcome, _seconds_since_start(job), connection=connection)

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import Engine, func, select
 
+from syncapi import state
 from syncapi.config import redact_url
 from syncapi.pos import migrate
 from syncapi.pos import models as m
@@ -37,6 +38,13 @@ def init_command() -> None:
         click.echo(f"POS tables in {_where()} are up to date (revision {after})")
     else:
         click.echo(f"POS tables in {_where()} upgraded from revision {before or 'none'} to {after}")
+    # The service's own tables (links, runs, hashes) live beside the POS by default; one command sets up both.
+    state_engine = current_app.extensions["state_engine"]
+    try:
+        state.upgrade(state_engine)
+    except Exception as exc:
+        raise click.ClickException(f"could not create the service's own tables: {exc}") from exc
+    click.echo("the service's own tables (sync_*) are up to date")
 
 
 @pos.command("seed")

@@ -7,6 +7,7 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
+from syncapi import metrics
 from syncapi.errors import error_response
 from syncapi.queues import QUEUE_INBOUND, QueueUnavailableError, job_id
 from syncapi.webhooks.parsing import WebhookRejectedError, parse_delivery
@@ -177,3 +178,5 @@ def _log(
     if reason is not None:
         fields["reason"] = reason
     log.log(level, message, extra=fields)
+    if status != "unavailable":  # with Redis unreachable the counter could not be stored either
+        metrics.count_webhook(event or "unknown", status or http_status)
