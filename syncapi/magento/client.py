@@ -411,7 +411,7 @@ def _retry_after_s(value: str | None) -> float | None:
 
 def _may_have_reached_server(exc: requests.RequestException) -> bool:
     """False only when the request certainly never left: no connection could be opened."""
-    if isinstance(exc, requests.ConnectTimeout):
+    if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
         return False
     if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
         reason = getattr(exc.args[0], "reason", None) if exc.args else None

@@ -185,7 +185,18 @@ def _bulk(state: SandboxState, uuid: str) -> Bulk:
     return bulk
 
 
-def _bulk_summary(bulk: Bulk, operations: list[dict]) -> dict:
+def _bulk_answer(bulk: Bulk, detailed: bool) -> dict:
+    operations = []
+    for op in bulk.operations:
+        operation = {"id": op.id, "status": op.status, "result_message": op.result_message, "error_code": op.error_code}
+        if detailed:
+            operation.update(
+                bulk_uuid=bulk.uuid,
+                topic_name=op.topic_name,
+                serialized_data=json.dumps({"entity_id": None, "entity_link": "", "meta_information": op.body}),
+                result_serialized_data=json.dumps(op.result) if op.result is not None else None,
+            )
+        operations.append(operation)
     return {
         "operations_list": operations,
         "user_type": 1,
@@ -199,28 +210,9 @@ def _bulk_summary(bulk: Bulk, operations: list[dict]) -> dict:
 
 @ROUTER.route("GET", "/V1/bulk/{bulkUuid}/status", ACL_BULK)
 def bulk_status(state: SandboxState, call: Call):
-    bulk = _bulk(state, call.params["bulkUuid"])
-    operations = [
-        {"id": op.id, "status": op.status, "result_message": op.result_message, "error_code": op.error_code}
-        for op in bulk.operations
-    ]
-    return _bulk_summary(bulk, operations)
+    return _bulk_answer(_bulk(state, call.params["bulkUuid"]), detailed=False)
 
 
 @ROUTER.route("GET", "/V1/bulk/{bulkUuid}/detailed-status", ACL_BULK)
 def bulk_detailed_status(state: SandboxState, call: Call):
-    bulk = _bulk(state, call.params["bulkUuid"])
-    operations = [
-        {
-            "id": op.id,
-            "bulk_uuid": bulk.uuid,
-            "topic_name": op.topic_name,
-            "serialized_data": json.dumps({"entity_id": None, "entity_link": "", "meta_information": op.body}),
-            "result_serialized_data": json.dumps(op.result) if op.result is not None else None,
-            "status": op.status,
-            "result_message": op.result_message,
-            "error_code": op.error_code,
-        }
-        for op in bulk.operations
-    ]
-    return _bulk_summary(bulk, operations)
+    return _bulk_answer(_bulk(state, call.params["bulkUuid"]), detailed=True)

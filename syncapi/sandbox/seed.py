@@ -379,9 +379,18 @@ def _document_items(order_record: dict, document_id: int, qty_key: str) -> list[
     return lines
 
 
-def invoice(entity_id: int, order_record: dict, *, created_at: str | None = None, updated_at: str | None = None):
-    """An invoice for the whole of `order_record`, as `GET /V1/invoices/{id}` answers."""
+def _document(entity_id: int, order_record: dict, qty_key: str, created_at: str | None, updated_at: str | None):
+    """What invoices and credit memos share: the order's totals and lines, ids and dates."""
     created_at = created_at or now()
+    totals = (
+        "subtotal",
+        "base_subtotal",
+        "discount_amount",
+        "shipping_amount",
+        "tax_amount",
+        "grand_total",
+        "base_grand_total",
+    )
     return {
         "entity_id": entity_id,
         "increment_id": f"{entity_id:09d}",
@@ -391,19 +400,19 @@ def invoice(entity_id: int, order_record: dict, *, created_at: str | None = None
         "billing_address_id": order_record["billing_address_id"],
         "base_currency_code": "USD",
         "order_currency_code": "USD",
-        "subtotal": order_record["subtotal"],
-        "base_subtotal": order_record["base_subtotal"],
-        "discount_amount": order_record["discount_amount"],
-        "shipping_amount": order_record["shipping_amount"],
-        "tax_amount": order_record["tax_amount"],
-        "grand_total": order_record["grand_total"],
-        "base_grand_total": order_record["base_grand_total"],
-        "total_qty": order_record["total_qty_ordered"],
+        **{name: order_record[name] for name in totals},
         "created_at": created_at,
         "updated_at": updated_at or created_at,
-        "items": _document_items(order_record, entity_id, "qty_invoiced"),
+        "items": _document_items(order_record, entity_id, qty_key),
         "comments": [],
     }
+
+
+def invoice(entity_id: int, order_record: dict, *, created_at: str | None = None, updated_at: str | None = None):
+    """An invoice for the whole of `order_record`, as `GET /V1/invoices/{id}` answers."""
+    record = _document(entity_id, order_record, "qty_invoiced", created_at, updated_at)
+    record["total_qty"] = order_record["total_qty_ordered"]
+    return record
 
 
 def creditmemo(
@@ -415,33 +424,15 @@ def creditmemo(
     updated_at: str | None = None,
 ) -> dict:
     """A credit memo refunding the whole of `order_record`, as `GET /V1/creditmemo/{id}` answers."""
-    created_at = created_at or now()
-    return {
-        "entity_id": entity_id,
-        "increment_id": f"{entity_id:09d}",
-        "order_id": order_record["entity_id"],
-        "invoice_id": invoice_record["entity_id"] if invoice_record else None,
-        "store_id": 1,
-        "state": 2,
-        "creditmemo_status": 2,
-        "billing_address_id": order_record["billing_address_id"],
-        "base_currency_code": "USD",
-        "order_currency_code": "USD",
-        "subtotal": order_record["subtotal"],
-        "base_subtotal": order_record["base_subtotal"],
-        "discount_amount": order_record["discount_amount"],
-        "shipping_amount": order_record["shipping_amount"],
-        "tax_amount": order_record["tax_amount"],
-        "adjustment": 0.0,
-        "adjustment_positive": 0.0,
-        "adjustment_negative": 0.0,
-        "grand_total": order_record["grand_total"],
-        "base_grand_total": order_record["base_grand_total"],
-        "created_at": created_at,
-        "updated_at": updated_at or created_at,
-        "items": _document_items(order_record, entity_id, "qty_refunded"),
-        "comments": [],
-    }
+    record = _document(entity_id, order_record, "qty_refunded", created_at, updated_at)
+    record.update(
+        invoice_id=invoice_record["entity_id"] if invoice_record else None,
+        creditmemo_status=2,
+        adjustment=0.0,
+        adjustment_positive=0.0,
+        adjustment_negative=0.0,
+    )
+    return record
 
 
 def demo_sales() -> dict[str, list[dict]]:
