@@ -94,20 +94,22 @@ class Queues:
         already running may have read its record before the change being announced now, so one follow-up
         (`<job_id>-again`) is queued behind it. A finished or failed job is replaced, so a later event for
         the same record is never lost. `meta` (e.g. the webhook delivery id) is stored with the job for
-        operators; it never takes part in deduplication. Raises `QueueUnavailableError` when Redis cannot be reached, so
-        callers never report success for work that is not in Redis.
+        operators; it never takes part in deduplication. Raises `QueueUnavailableError` when Redis cannot be
+        reached, so callers never report success for work that is not in Redis.
         """
         queue = self._queues[queue_name]
+        candidates = (job_id, f"{job_id}{FOLLOW_UP_SUFFIX}")
         try:
-            for candidate in (job_id, f"{job_id}{FOLLOW_UP_SUFFIX}"):
-                existing = _fetch(candidate, self.connection)
-                if existing is not None:
-                    status = existing.get_status(refresh=False)
-                    if status == JobStatus.STARTED and candidate == job_id:
-                        continue
-                    if status in PENDING_STATES:
-                        return Enqueued(candidate, "duplicate")
-                    existing.delete(remove_from_queue=True)
+            # One round trip reads both statuses; the whole job is loaded only when it has to be replaced.
+            for candidate, status in zip(candidates, self._statuses(candidates), strict=True):
+                if status == JobStatus.STARTED and candidate == job_id:
+                    continue
+                if status in PENDING_STATES:
+                    return Enqueued(candidate, "duplicate")
+                if status is not None:
+                    existing = _fetch(candidate, self.connection)
+                    if existing is not None:
+                        existing.delete(remove_from_queue=True)
                 try:
                     queue.enqueue(
                         func, args=args, kwargs=kwargs, unique=True, meta=meta or {}, **self.job_options(candidate)
@@ -118,6 +120,13 @@ class Queues:
         except redis.RedisError as exc:
             raise QueueUnavailableError(f"Redis at {_where(self.connection)} did not answer: {exc}") from exc
         raise AssertionError("unreachable")  # the follow-up id is never skipped
+
+    def _statuses(self, job_ids) -> list[JobStatus | None]:
+        with self.connection.pipeline(transaction=False) as pipeline:
+            for each in job_ids:
+                pipeline.hget(Job.key_for(each), "status")
+            raw = pipeline.execute()
+        return [JobStatus(value.decode()) if value else None for value in raw]
 
     def job_options(self, job_id: str) -> dict:
         """The project's standard rq options for a job with id `job_id`."""
