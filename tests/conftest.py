@@ -111,6 +111,7 @@ def client(app):
     return app.test_client()
 
 
+from tests.fixtures_inbound import *  # noqa: E402, F403
 from tests.fixtures_magento import *  # noqa: E402, F403
 from tests.fixtures_pos import *  # noqa: E402, F403
 from tests.fixtures_state import *  # noqa: E402, F403

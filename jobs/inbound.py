@@ -1,0 +1,143 @@
+"""Import jobs: one Magento record into the POS each, queued on "inbound" by the webhook intake and by the
+reconcile job, with job ids `order-<id>`, `invoice-<id>`, `creditmemo-<id>`, `customer-<id>`, `category-<id>`.
+
+A transient error (Magento or the POS database unavailable) is raised as it is: RQ retries the job with the
+backoff its options carry. A permanent one (Magento 404 for the record, an SKU the POS lacks, invalid data) is
+recorded on the record's link as `failed` with its reason and raised as `PermanentImportError`, after setting the
+job's `retries_left` to 0: RQ then files it in the failed registry at once instead of spending its retries on an
+answer that cannot change. The retries it had left are kept in the job's meta and given back when an operator
+requeues it (`POST /api/v1/jobs/failed/<job_id>/retry`) once the cause is fixed, so a Magento hiccup during that
+run is still retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from rq import get_current_job
+from rq.job import Job
+
+from syncapi import services
+from syncapi.inbound.importers import (
+    ENTITY_CATEGORY,
+    ENTITY_CREDITMEMO,
+    ENTITY_CUSTOMER,
+    ENTITY_INVOICE,
+    ENTITY_ORDER,
+    Importer,
+    ImportOutcome,
+    PermanentImportError,
+    record_failure,
+)
+from syncapi.inbound.mappers import MappingError, magento_id
+from syncapi.magento import current_client
+from syncapi.pos import current_gateway
+
+log = logging.getLogger(__name__)
+
+#: Job meta key holding the retries a permanently failed job had left, given back when it is requeued.
+META_RETRIES_LEFT = "retries_left_before_permanent_failure"
+#: Name under which a process's services keep the importer.
+SERVICES_KEY = "inbound_importer"
+
+
+def import_order(order_id: int) -> dict:
+    """Import Magento order `order_id`: a POS sale once its state is in ORDER_WRITE_STATES, else pending."""
+    return _import(ENTITY_ORDER, order_id)
+
+
+def import_invoice(invoice_id: int) -> dict:
+    """Import Magento invoice `invoice_id` as a POS invoice with its payment."""
+    return _import(ENTITY_INVOICE, invoice_id)
+
+
+def import_creditmemo(creditmemo_id: int) -> dict:
+    """Import Magento credit memo `creditmemo_id` as a POS credit note with its refund."""
+    return _import(ENTITY_CREDITMEMO, creditmemo_id)
+
+
+def import_customer(customer_id: int) -> dict:
+    """Create Magento customer `customer_id` in the POS, or link the POS customer with the same email."""
+    return _import(ENTITY_CUSTOMER, customer_id)
+
+
+def import_category(category_id: int) -> dict:
+    """Create Magento category `category_id` in the POS, or link the POS category it matches."""
+    return _import(ENTITY_CATEGORY, category_id)
+
+
+def importer_for(svc: services.Services) -> Importer:
+    """The importer over this process's Magento client, POS gateway and state database."""
+    return Importer(current_client(), current_gateway(), svc.state_engine, svc.settings.order_write_states)
+
+
+def _import(entity: str, raw_id: object) -> dict:
+    job = get_current_job()
+    job_id = job.id if job is not None else None
+    _give_back_retries(job)
+    started = time.perf_counter()
+    try:
+        record_id = magento_id(raw_id, f"{entity} id")
+    except MappingError as exc:
+        _stop_retries(job)
+        log.error("import refused", extra={"job_id": job_id, "entity": entity, "magento_id": raw_id, "error": str(exc)})
+        raise PermanentImportError(entity, raw_id, str(exc)) from exc
+    fields = {"job_id": job_id, "entity": entity, "magento_id": record_id}
+    svc = services.current()
+    try:
+        outcome: ImportOutcome = svc.extra(SERVICES_KEY, importer_for).run(entity, record_id)  # noqa: S610 - not Django
+    except PermanentImportError as exc:
+        _stop_retries(job)
+        _record_failure(svc, entity, record_id, exc.reason, will_retry=False, fields=fields)
+        log.error("import failed for good", extra={**fields, "error": exc.reason, "ms": _ms(started)})
+        raise
+    except Exception as exc:
+        will_retry = job is not None and job.should_retry
+        reason = f"{type(exc).__name__}: {exc}"
+        _record_failure(svc, entity, record_id, reason, will_retry=will_retry, fields=fields)
+        log.warning(
+            "import attempt failed",
+            extra={**fields, "error": reason, "will_retry": will_retry, "ms": _ms(started)},
+        )
+        raise
+    log.info(
+        "imported" if outcome.status == "synced" else f"import {outcome.status}",
+        extra={
+            **fields,
+            "status": outcome.status,
+            "pos_id": outcome.pos_id,
+            "new_in_pos": outcome.created,
+            "note": outcome.note,
+            "ms": _ms(started),
+        },
+    )
+    return outcome.as_dict()
+
+
+def _record_failure(svc, entity: str, record_id: int, reason: str, *, will_retry: bool, fields: dict) -> None:
+    try:
+        record_failure(svc.state_engine, entity, record_id, reason, will_retry=will_retry)
+    except Exception:  # the state database may be what failed: the job's own error is the one to raise
+        log.exception("could not record the failed import on its link", extra=fields)
+
+
+def _stop_retries(job: Job | None) -> None:
+    """Let RQ file the job as failed now: a permanent error gives the same answer on every retry."""
+    if job is None or not job.retries_left:
+        return
+    job.meta[META_RETRIES_LEFT] = job.retries_left
+    job.retries_left = 0
+    job.save_meta()
+
+
+def _give_back_retries(job: Job | None) -> None:
+    """A job an operator requeued after a permanent failure gets back the retries it had left."""
+    if job is None or job.meta.get(META_RETRIES_LEFT) is None:
+        return
+    job.retries_left = int(job.meta.pop(META_RETRIES_LEFT))
+    job.save_meta()
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,213 @@
+"""The import flow of one Magento record: fetch it from Magento, map it, write it through the POS gateway, and
+record where it went (`sync_links`, served at `GET /api/v1/links/<entity>/<magento_id>`).
+
+The webhook body is only a hint: every import reads the record fresh from Magento's REST API, so a late or
+repeated delivery writes what Magento holds now, and the POS's unique Magento-id columns make any number of
+deliveries land once.
+
+Errors, by what should happen next:
+
+- transient: `MagentoTransientError` (Magento unreachable, timeouts, 429/5xx after the client's own retries),
+  `PosUnavailableError` (the POS database is down): raised as they are, so RQ retries the job with backoff;
+- permanent: Magento refused the request (404 for the record, 401/403), the POS refused the record (unknown SKU,
+  invalid data, a clash), or the record lacks what the POS needs: raised as `PermanentImportError`, whose reason
+  the job records on the link. Retrying the same job cannot help until someone fixes the cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from syncapi.inbound import mappers
+from syncapi.inbound.mappers import MappingError
+from syncapi.magento import MagentoClient, MagentoPermanentError, categories, customers, sales
+from syncapi.pos.errors import PosValidationError
+from syncapi.pos.gateway import PosGateway, WriteResult
+from syncapi.state.links import LINK_FAILED, LINK_PENDING, LINK_SKIPPED, LINK_SYNCED, get_link, record_link
+
+log = logging.getLogger(__name__)
+
+ENTITY_ORDER = "order"
+ENTITY_INVOICE = "invoice"
+ENTITY_CREDITMEMO = "creditmemo"
+ENTITY_CUSTOMER = "customer"
+ENTITY_CATEGORY = "category"
+ENTITIES = (ENTITY_ORDER, ENTITY_INVOICE, ENTITY_CREDITMEMO, ENTITY_CUSTOMER, ENTITY_CATEGORY)
+#: How each entity is named in messages.
+NAMES = {ENTITY_CREDITMEMO: "credit memo"}
+
+
+def entity_name(entity: str) -> str:
+    """`creditmemo` -> `credit memo`; other entities as they are."""
+    return NAMES.get(entity, entity)
+
+
+class PermanentImportError(Exception):
+    """The record cannot be imported as it is; trying the same job again gives the same answer until the cause
+    (the POS's catalogue, the record in Magento, the credentials) is fixed."""
+
+    def __init__(self, entity: str, magento_id: object, reason: str):
+        super().__init__(f"{entity_name(entity)} {magento_id}: {reason}")
+        self.entity = entity
+        self.magento_id = magento_id
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """Where one Magento record went: `status` is `synced`, `pending` (written later) or `skipped` (never)."""
+
+    entity: str
+    magento_id: int
+    status: str
+    pos_id: int | None = None
+    #: True when this import created the POS record (False: it was there already, or nothing was written).
+    created: bool = False
+    #: Why a pending or skipped record was not written (also kept as the link's `error`).
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as a JSON-friendly dict (the job's result)."""
+        return asdict(self)
+
+
+class Importer:
+    """Imports Magento records into the POS; one per process, shared by its jobs."""
+
+    def __init__(self, client: MagentoClient, gateway: PosGateway, state_engine: Engine, write_states: Iterable[str]):
+        self.client = client
+        self.gateway = gateway
+        self.state_engine = state_engine
+        self.write_states = tuple(write_states)
+
+    def run(self, entity: str, magento_id: int) -> ImportOutcome:
+        """Import the Magento record `entity` `magento_id` (`import_order(7)` is `run("order", 7)`)."""
+        if entity not in ENTITIES:
+            raise ValueError(f"entity must be one of {', '.join(ENTITIES)}, got {entity!r}")
+        return getattr(self, f"import_{entity}")(magento_id)
+
+    # --- orders --------------------------------------------------------------------------------------------
+
+    def import_order(self, order_id: int) -> ImportOutcome:
+        """Write the order as a sale once its state is a write state; else record it pending (or skipped)."""
+        order = self._read(ENTITY_ORDER, order_id, "it", lambda: sales.get_order(self.client, order_id))
+        with _permanent(ENTITY_ORDER, order_id):
+            decision = mappers.order_decision(order, self.write_states)
+            if decision.action == mappers.ACTION_WRITE:
+                result = self.gateway.write_sale(mappers.order_to_sale(order))
+                return self._synced(ENTITY_ORDER, order_id, result)
+        existing = self.gateway.find_sale(order_id)
+        if existing is not None:
+            # Written at an earlier state (complete, then closed by a refund): it stays where it landed.
+            return self._synced(ENTITY_ORDER, order_id, WriteResult(existing.id, False))
+        status = LINK_PENDING if decision.action == mappers.ACTION_WAIT else LINK_SKIPPED
+        record_link(self.state_engine, ENTITY_ORDER, order_id, status, error=decision.reason)
+        return ImportOutcome(ENTITY_ORDER, order_id, status, note=decision.reason)
+
+    # --- invoices and credit memos -------------------------------------------------------------------------
+
+    def import_invoice(self, invoice_id: int) -> ImportOutcome:
+        """Write the invoice and its payment; it lands even before its order's sale, which links it later."""
+        invoice = self._read(ENTITY_INVOICE, invoice_id, "it", lambda: sales.get_invoice(self.client, invoice_id))
+        order = self._order_of(ENTITY_INVOICE, invoice_id, invoice)
+        with _permanent(ENTITY_INVOICE, invoice_id):
+            result = self.gateway.write_invoice(mappers.invoice_to_pos(invoice, order))
+        return self._synced(ENTITY_INVOICE, invoice_id, result)
+
+    def import_creditmemo(self, creditmemo_id: int) -> ImportOutcome:
+        """Write the credit memo as a credit note and its refund; linked to its invoice whenever that lands."""
+        creditmemo = self._read(
+            ENTITY_CREDITMEMO, creditmemo_id, "it", lambda: sales.get_creditmemo(self.client, creditmemo_id)
+        )
+        order = self._order_of(ENTITY_CREDITMEMO, creditmemo_id, creditmemo)
+        with _permanent(ENTITY_CREDITMEMO, creditmemo_id):
+            result = self.gateway.write_credit_note(mappers.creditmemo_to_pos(creditmemo, order))
+        return self._synced(ENTITY_CREDITMEMO, creditmemo_id, result)
+
+    def _order_of(self, entity: str, magento_id: int, record: dict) -> dict:
+        with _permanent(entity, magento_id):
+            order_id = mappers.order_id_of(record, entity_name(entity))
+        return self._read(entity, magento_id, f"its order {order_id}", lambda: sales.get_order(self.client, order_id))
+
+    # --- customers and categories --------------------------------------------------------------------------
+
+    def import_customer(self, customer_id: int) -> ImportOutcome:
+        """Create the customer in the POS, or link the POS customer with the same email (no update: POS wins)."""
+        customer = self._read(ENTITY_CUSTOMER, customer_id, "it", lambda: customers.get(self.client, customer_id))
+        with _permanent(ENTITY_CUSTOMER, customer_id):
+            result = self.gateway.ensure_customer(mappers.customer_to_pos(customer))
+        return self._synced(ENTITY_CUSTOMER, customer_id, result)
+
+    def import_category(self, category_id: int) -> ImportOutcome:
+        """Create the category (its missing ancestors first) in the POS, or link the one it has."""
+        category = self._read(ENTITY_CATEGORY, category_id, "it", lambda: categories.get(self.client, category_id))
+        with _permanent(ENTITY_CATEGORY, category_id):
+            if mappers.is_root_category(category):
+                note = "a root category of Magento's catalogue has no POS counterpart"
+                record_link(self.state_engine, ENTITY_CATEGORY, category_id, LINK_SKIPPED, error=note)
+                return ImportOutcome(ENTITY_CATEGORY, category_id, LINK_SKIPPED, note=note)
+            ancestors = mappers.category_ancestors(category)
+        for ancestor_id in ancestors:
+            # Parents first, so the category lands under its parent rather than at the top of the POS tree.
+            link = get_link(self.state_engine, ENTITY_CATEGORY, ancestor_id)
+            if link is not None and link.status == LINK_SYNCED:
+                continue
+            ancestor = self._read(
+                ENTITY_CATEGORY,
+                category_id,
+                f"its parent category {ancestor_id}",
+                lambda ancestor_id=ancestor_id: categories.get(self.client, ancestor_id),
+            )
+            with _permanent(ENTITY_CATEGORY, category_id):
+                result = self.gateway.ensure_category(mappers.category_to_pos(ancestor))
+            self._synced(ENTITY_CATEGORY, ancestor_id, result)
+        with _permanent(ENTITY_CATEGORY, category_id):
+            result = self.gateway.ensure_category(mappers.category_to_pos(category))
+        return self._synced(ENTITY_CATEGORY, category_id, result)
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    def _read(self, entity: str, magento_id: int, what: str, fetch: Callable[[], Any]) -> dict:
+        """`fetch()` from Magento; a refusal (404, 401/403, other 4xx) is permanent, a transient error passes."""
+        try:
+            record = fetch()
+        except MagentoPermanentError as exc:
+            raise PermanentImportError(entity, magento_id, f"Magento did not give {what}: {exc}") from exc
+        if not isinstance(record, dict):
+            raise PermanentImportError(entity, magento_id, f"Magento answered {what} with {type(record).__name__}")
+        return record
+
+    def _synced(self, entity: str, magento_id: int, result: WriteResult) -> ImportOutcome:
+        record_link(self.state_engine, entity, magento_id, LINK_SYNCED, pos_id=result.pos_id)
+        return ImportOutcome(entity, magento_id, LINK_SYNCED, pos_id=result.pos_id, created=result.created)
+
+
+@contextmanager
+def _permanent(entity: str, magento_id: int) -> Iterator[None]:
+    """Turn the POS's refusals and unmappable records into `PermanentImportError`."""
+    try:
+        yield
+    except PosValidationError as exc:
+        raise PermanentImportError(entity, magento_id, f"the POS refused it: {exc}") from exc
+    except MappingError as exc:
+        raise PermanentImportError(entity, magento_id, f"it cannot be mapped to the POS: {exc}") from exc
+
+
+def record_failure(engine: Engine, entity: str, magento_id: int, reason: str, *, will_retry: bool) -> None:
+    """Record a failed attempt on the link: `pending` while RQ will try again, `failed` once it will not.
+
+    A record already synced stays synced: a later attempt that failed does not move it out of the POS.
+    """
+    link = get_link(engine, entity, magento_id)
+    if link is not None and link.status == LINK_SYNCED:
+        return
+    if will_retry:
+        record_link(engine, entity, magento_id, LINK_PENDING, error=f"{reason} (will be retried)")
+    else:
+        record_link(engine, entity, magento_id, LINK_FAILED, error=reason)

@@ -1,0 +1,218 @@
+"""The Magento → POS mappers: pure functions on plain Magento records, no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from syncapi.inbound import mappers
+from syncapi.inbound.mappers import MappingError
+from syncapi.pos.gateway import CategoryIn, CustomerIn, SaleLineIn
+from syncapi.pos.validation import valid_credit_note, valid_invoice, valid_sale
+from syncapi.sandbox import seed
+
+ALICE = seed.customer(7, "alice@example.com", "Alice", "Archer", telephone="555-0101")
+
+
+def an_order(lines=None, **options) -> dict:
+    return seed.order(
+        42,
+        lines or [{"sku": "MUG-1", "name": "Mug", "qty": 1, "price": 8.5}],
+        created_at="2026-01-02 03:04:05",
+        **options,
+    )
+
+
+# --- times and amounts ---------------------------------------------------------------------------------------
+
+
+def test_magento_times_are_utc_without_a_zone():
+    moment = mappers.parse_magento_time("2026-01-02 03:04:05")
+    assert moment == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert mappers.format_magento_time(moment) == "2026-01-02 03:04:05"
+    assert mappers.parse_magento_time("2026-01-02T03:04:05Z") == moment
+    assert mappers.parse_magento_time(None) is None
+    with pytest.raises(MappingError, match="not a Magento timestamp"):
+        mappers.parse_magento_time("yesterday", "order 1 created_at")
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0.1, Decimal("0.1")), ("19.99", Decimal("19.99")), (None, 0)])
+def test_money_is_exact(value, expected):
+    assert mappers.money(value, "x") == expected
+
+
+@pytest.mark.parametrize("value", ["abc", True, [1], "NaN", "inf"])
+def test_money_refuses_what_is_not_an_amount(value):
+    with pytest.raises(MappingError, match="x must be"):
+        mappers.money(value, "x")
+
+
+# --- orders --------------------------------------------------------------------------------------------------
+
+
+def test_an_order_becomes_a_valid_sale_with_positive_amounts():
+    order = an_order(
+        [
+            {"sku": "TEE-1", "name": "Tee", "qty": 2, "price": 20.0, "discount": 4.0},
+            {"sku": "MUG-1", "name": "Mug", "qty": 1, "price": 8.5},
+        ],
+        customer_record=ALICE,
+        tax_rate=10.0,
+        shipping=5.0,
+    )
+    assert order["discount_amount"] == -4.0  # Magento's sign
+    sale = mappers.order_to_sale(order)
+    assert (sale.magento_order_id, sale.magento_increment_id, sale.tender_type) == (42, "000000042", "web orders")
+    assert (sale.subtotal, sale.discount, sale.shipping, sale.tax, sale.grand_total) == (
+        Decimal("48.5"),
+        Decimal("4.0"),
+        Decimal("5.0"),
+        Decimal("4.45"),
+        Decimal("53.95"),
+    )
+    assert sale.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert sale.customer == CustomerIn("alice@example.com", "Alice", "Archer", "555-0100", 7)
+    assert sale.lines == (
+        SaleLineIn("TEE-1", Decimal("2.0"), Decimal("20.0"), Decimal("39.6"), Decimal("4.0"), Decimal("3.6")),
+        SaleLineIn("MUG-1", Decimal("1.0"), Decimal("8.5"), Decimal("9.35"), Decimal("0.0"), Decimal("0.85")),
+    )
+    valid_sale(sale)  # the gateway's own checks accept it
+
+
+def test_a_configurable_parent_and_child_are_one_line_with_the_parents_amounts():
+    order = an_order([{"sku": "TEE-BLK-M", "name": "Tee", "qty": 2, "price": 20.0, "parent_sku": "TEE", "discount": 3}])
+    parent, child = order["items"]
+    assert (parent["product_type"], child["parent_item_id"], child["price"]) == ("configurable", parent["item_id"], 0)
+    assert mappers.sale_lines(order["items"], 42) == (
+        SaleLineIn("TEE-BLK-M", Decimal("2.0"), Decimal("20.0"), Decimal("37.0"), Decimal("3.0"), Decimal("0.0")),
+    )
+
+
+def test_a_child_whose_parent_is_only_nested_still_takes_the_parents_amounts():
+    order = an_order([{"sku": "TEE-BLK-M", "name": "Tee", "qty": 1, "price": 20.0, "parent_sku": "TEE"}])
+    child = order["items"][1]
+    assert mappers.sale_lines([child], 42)[0].unit_price == Decimal("20.0")
+
+
+def test_canceled_quantities_are_not_sold():
+    order = an_order([{"sku": "TEE-1", "name": "Tee", "qty": 4, "price": 10.0, "discount": 8}])
+    order["items"][0]["qty_canceled"] = 1
+    (line,) = mappers.sale_lines(order["items"], 42)
+    assert (line.qty, line.line_total, line.discount) == (Decimal("3.0"), Decimal("24.0"), Decimal("6.0"))
+    order["items"][0]["qty_canceled"] = 4
+    with pytest.raises(MappingError, match="order 42 has no items left to sell"):
+        mappers.sale_lines(order["items"], 42)
+
+
+def test_a_line_without_sku_is_refused():
+    order = an_order()
+    order["items"][0]["sku"] = " "
+    with pytest.raises(MappingError, match="has no SKU"):
+        mappers.order_to_sale(order)
+
+
+def test_a_guest_without_a_customer_name_is_named_from_the_billing_address():
+    order = an_order(guest_email="Gina@Example.com")
+    order.update(customer_firstname=None, customer_lastname=None, customer_id=None)
+    order["billing_address"].update(firstname="Gina", lastname="Guest")
+    assert mappers.order_customer(order) == CustomerIn("Gina@Example.com", "Gina", "Guest", "555-0100", None)
+
+
+def test_a_guest_flag_wins_over_a_stale_customer_id():
+    order = an_order(customer_record=ALICE)
+    order["customer_is_guest"] = 1
+    assert mappers.order_customer(order).magento_id is None
+
+
+def test_an_order_without_any_email_is_refused():
+    order = an_order()
+    order["customer_email"] = None
+    order["billing_address"]["email"] = ""
+    with pytest.raises(MappingError, match="order 42 has no customer email"):
+        mappers.order_customer(order)
+
+
+@pytest.mark.parametrize(
+    ("state", "write_states", "action", "reason"),
+    [
+        ("complete", ("complete",), "write", None),
+        ("processing", ("processing", "complete"), "write", None),
+        ("processing", ("complete",), "wait", "the order is processing; it is written when it reaches complete"),
+        ("new", ("complete", "closed"), "wait", "the order is new; it is written when it reaches complete, closed"),
+        ("holded", ("complete",), "wait", "the order is holded; it is written when it reaches complete"),
+        ("canceled", ("complete",), "skip", "the order is canceled; canceled orders are not written to the POS"),
+        ("canceled", ("canceled",), "skip", "the order is canceled; canceled orders are not written to the POS"),
+        (
+            "closed",
+            ("complete",),
+            "skip",
+            "the order is closed and ORDER_WRITE_STATES is complete: it will not be written",
+        ),
+        ("closed", ("complete", "closed"), "write", None),
+    ],
+)
+def test_the_order_state_decides(state, write_states, action, reason):
+    assert mappers.order_decision({"entity_id": 1, "state": state}, write_states) == mappers.OrderDecision(
+        action, reason
+    )
+
+
+def test_an_order_without_state_is_refused():
+    with pytest.raises(MappingError, match="order 3 has no state"):
+        mappers.order_decision({"entity_id": 3, "status": "complete"}, ("complete",))
+
+
+# --- invoices and credit memos -------------------------------------------------------------------------------
+
+
+def test_an_invoice_is_paid_by_the_orders_payment_method():
+    order = an_order(customer_record=ALICE)
+    invoice = seed.invoice(9, order, created_at="2026-01-02 04:00:00")
+    mapped = mappers.invoice_to_pos(invoice, order)
+    assert (mapped.magento_invoice_id, mapped.magento_order_id, mapped.grand_total) == (9, 42, Decimal("13.5"))
+    assert (mapped.payment_method, mapped.customer.magento_id) == ("checkmo", 7)
+    valid_invoice(mapped)
+
+
+def test_a_credit_memo_refers_to_its_invoice_and_refunds_by_the_orders_method():
+    order = an_order()
+    order["payment"]["method"] = "braintree"
+    memo = seed.creditmemo(5, order, seed.invoice(9, order))
+    mapped = mappers.creditmemo_to_pos(memo, order)
+    assert (mapped.magento_creditmemo_id, mapped.magento_invoice_id, mapped.refund_method) == (5, 9, "braintree")
+    valid_credit_note(mapped)
+    memo["invoice_id"] = None
+    assert mappers.creditmemo_to_pos(memo, order).magento_invoice_id is None
+
+
+def test_an_invoice_without_its_order_id_is_refused():
+    with pytest.raises(MappingError, match="invoice order_id must be a positive whole number"):
+        mappers.order_id_of({"entity_id": 9}, "invoice")
+
+
+# --- customers and categories --------------------------------------------------------------------------------
+
+
+def test_a_customer_keeps_the_phone_of_its_default_billing_address():
+    assert mappers.customer_to_pos(ALICE) == CustomerIn("alice@example.com", "Alice", "Archer", "555-0101", 7)
+    assert mappers.customer_to_pos({**ALICE, "addresses": []}).phone is None
+    with pytest.raises(MappingError, match="customer 7 has no email"):
+        mappers.customer_to_pos({**ALICE, "email": ""})
+
+
+def test_categories_under_a_store_root_are_top_level_and_deeper_ones_keep_their_parent():
+    top = {"id": 10, "parent_id": 2, "name": "Clothing", "level": 2, "path": "1/2/10"}
+    deep = {"id": 12, "parent_id": 11, "name": "Tees", "level": 4, "path": "1/2/10/11/12"}
+    assert mappers.category_to_pos(top) == CategoryIn(10, "Clothing", None)
+    assert mappers.category_to_pos(deep) == CategoryIn(12, "Tees", 11)
+    assert mappers.category_ancestors(deep) == [10, 11]
+    assert mappers.category_ancestors(top) == []
+    assert [mappers.is_root_category(c) for c in ({"id": 1, "level": 0}, {"id": 2, "path": "1/2"}, top)] == [
+        True,
+        True,
+        False,
+    ]
+    with pytest.raises(MappingError, match="category 12 has no name"):
+        mappers.category_to_pos({**deep, "name": None})
