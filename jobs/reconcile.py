@@ -1,0 +1,18 @@
+"""The sales reconcile job: polls Magento for sales and customers whose webhooks never came (see
+`syncapi.inbound.reconcile`). Started as a run of kind `sales` by the cron schedule every RECONCILE_INTERVAL,
+by `POST /api/v1/sync/sales` and by `flask sync sales`."""
+
+from __future__ import annotations
+
+from syncapi import services
+from syncapi.inbound.reconcile import reconcile
+from syncapi.magento import current_client
+from syncapi.runs import run_context
+
+
+def reconcile_sales(run_id: int, full: bool = False) -> dict:
+    """Queue imports for the orders, invoices, credit memos and customers changed since the last poll (all with
+    `full`); what was done per entity."""
+    svc = services.current()
+    with run_context(svc, run_id) as run:
+        return reconcile(svc, current_client(), run, full=full)
