@@ -3,15 +3,18 @@ sandbox (official schema on), written to the POS (SQLite and PostgreSQL) and its
 
 from __future__ import annotations
 
+import logging
 import threading
 from decimal import Decimal
 
 import pytest
+from rq import Worker
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select, text
 
 from jobs.inbound import META_RETRIES_LEFT
+from syncapi.logs import JsonFormatter
 from syncapi.pos import models as m
 from syncapi.queues import QUEUE_INBOUND
 from syncapi.sandbox import seed as magento_seed
@@ -431,3 +434,37 @@ def test_a_failure_after_the_last_retry_is_recorded_as_failed(inbound):
     assert link["status"] == "failed"
     assert "503" in link["error"] and "will be retried" not in link["error"]
     assert len(order_requests(inbound, 132)) == 6  # 3 attempts of the job, 2 calls each
+
+
+def test_the_forking_worker_files_a_permanent_failure_at_once_too(inbound):
+    inbound.seed_order(133, [{"sku": "NEW-3", "name": "New thing", "qty": 1, "price": 9.0}])
+    inbound.deliver("order", 133)
+    inbound.pos.engine.dispose()  # the job runs in a forked process: it must not share the pool's connections
+    Worker([QUEUE_INBOUND], connection=inbound.redis).work(burst=True)
+
+    job = Job.fetch("order-133", connection=inbound.redis)
+    assert job.get_status() == JobStatus.FAILED
+    assert job.retries_left == 0
+    assert inbound.link("order", 133)["status"] == "failed"
+
+
+def test_each_import_logs_one_line_with_its_job_id_and_magento_id_and_no_secret(inbound, caplog):
+    inbound.add_product("CAP-1")
+    inbound.seed_order(134, [{"sku": "CAP-1", "name": "Cap", "qty": 1, "price": 15.0}])
+    inbound.deliver("order", 134)
+    with caplog.at_level(logging.INFO, logger="jobs.inbound"):
+        inbound.work()
+
+    (line,) = [r for r in caplog.records if r.name == "jobs.inbound"]
+    assert (line.message, line.job_id, line.entity, line.magento_id, line.status) == (
+        "imported",
+        "order-134",
+        "order",
+        134,
+        "synced",
+    )
+    assert line.pos_id == inbound.pos.find_sale(134).id
+    formatted = JsonFormatter().format(line)
+    settings = inbound.svc.settings
+    for secret in (settings.magento_consumer_secret, settings.magento_access_token_secret, settings.api_token):
+        assert secret not in formatted
