@@ -14,7 +14,7 @@ from flask_smorest import Api
 
 from syncapi import errors
 from syncapi.api import common, jobs, links, runs, sync
-from syncapi.api.schemas import ErrorSchema
+from syncapi.api.schemas import ErrorSchema, SchemaExtrasPlugin
 
 #: Swagger UI's files, from a CDN (major version pinned): the page is served by the service, its script is not.
 SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
@@ -69,7 +69,7 @@ def init_app(app) -> ServiceApi:
             },
         },
     )
-    api = ServiceApi(app)
+    api = ServiceApi(app, spec_kwargs={"extra_plugins": [SchemaExtrasPlugin()]})
     for blp in (sync.blp, runs.blp, links.blp, jobs.blp):
         api.register_blueprint(blp)
     app.extensions["api"] = api

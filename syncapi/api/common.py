@@ -35,6 +35,11 @@ def blueprint(name: str, import_name: str, description: str) -> Blueprint:
     return blp
 
 
+def path_choice(name: str, values: tuple[str, ...], description: str) -> dict:
+    """The OpenAPI description of a path parameter that takes one of `values` (any other is a 404)."""
+    return {"in": "path", "name": name, "description": description, "schema": {"type": "string", "enum": list(values)}}
+
+
 def _authenticate():
     """401 unless `Authorization: Bearer <API_TOKEN>`; then 415 for a body that is not JSON."""
     expected = current_app.config["SETTINGS"].api_token

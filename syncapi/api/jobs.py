@@ -66,6 +66,7 @@ def list_failed(query: dict):
 @blp.response(202, RequeuedSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def retry_one(job_id: str):
     """Queue one failed job again (its run, if it carries one, goes back to queued)."""
@@ -84,6 +85,7 @@ def retry_one(job_id: str):
 @blp.post("/jobs/failed/retry")
 @blp.response(202, RequeuedAllSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def retry_all():
     """Queue every failed job again."""

@@ -12,10 +12,14 @@ from syncapi.state.models import MAGENTO_ID_LENGTH
 blp = common.blueprint("links", __name__, "Where each Magento record went in the POS.")
 
 
-@blp.get("/links/<entity>/<magento_id>")
+@blp.get(
+    "/links/<entity>/<magento_id>",
+    parameters=[common.path_choice("entity", LINK_ENTITIES, "the kind of Magento record")],
+)
 @blp.response(200, LinkSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def get(entity: str, magento_id: str):
     """The POS record a Magento order, invoice, credit memo, customer, category or product became."""
     if entity not in LINK_ENTITIES:

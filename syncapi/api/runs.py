@@ -12,6 +12,9 @@ from syncapi.state import runs as store
 
 blp = common.blueprint("runs", __name__, "Follow pushes and pulls: status, counts and errors.")
 
+#: The largest run id there can be (PostgreSQL's INTEGER); a larger one is a 404, not a database error.
+MAX_RUN_ID = 2**31 - 1
+
 
 def _as_dict(run: store.Run, with_errors: bool) -> dict:
     answer = {
@@ -34,10 +37,11 @@ def _as_dict(run: store.Run, with_errors: bool) -> dict:
     return answer
 
 
-@blp.get("/runs/<int:run_id>")
+@blp.get(f"/runs/<int(max={MAX_RUN_ID}):run_id>")
 @blp.response(200, RunSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def get_run(run_id: int):
     """One run: status, counts and the errors it recorded."""
     svc = current_app.extensions["services"]
@@ -53,6 +57,7 @@ def get_run(run_id: int):
 @blp.arguments(RunsQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, RunSummarySchema(many=True))
 @blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def list_runs(query: dict):
     """Runs newest first, optionally of one kind or status (`limit` 1 to 1000, default 50)."""
     svc = current_app.extensions["services"]

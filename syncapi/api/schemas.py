@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apispec import BasePlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from syncapi.runs import MAX_KEYS
@@ -11,6 +12,34 @@ from syncapi.state.runs import MAX_LIST_LIMIT, RUN_KINDS, RUN_STATUSES, TRIGGERS
 
 #: Most failed jobs listed at once.
 MAX_FAILED_JOBS_LIMIT = 1000
+#: The body keys of POST /api/v1/pos/changes, each the kind of run it starts.
+ANNOUNCE_KINDS = ("products", "stock", "prices", "customers", "categories")
+
+
+def _whitespace_class() -> str:
+    """A regex class of the characters `str.strip()` removes, spelled out: `\\s` differs between regex dialects
+    (ECMA's leaves out U+0085 and U+001C-U+001F, which Python strips, and adds U+FEFF, which it keeps)."""
+    codes = [code for code in range(0x10000) if chr(code).isspace()]
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(f"\\u{a:04x}" + (f"-\\u{b:04x}" if b > a else "") for a, b in ranges)
+
+
+#: "Not blank" as the OpenAPI document states it: at least one character that `str.strip()` keeps.
+NOT_BLANK_PATTERN = f"[^{_whitespace_class()}]"
+
+
+class SchemaExtrasPlugin(BasePlugin):
+    """Adds a schema class's `OPENAPI_EXTRA` to its component: rules across fields that fields cannot state."""
+
+    def schema_helper(self, name, definition, **kwargs):
+        """The extra keywords of the marshmallow schema behind component `name`, if it declares any."""
+        schema = kwargs.get("schema")
+        return dict(getattr(schema, "OPENAPI_EXTRA", None) or {})
 
 
 def _not_blank(value: str) -> None:
@@ -18,23 +47,44 @@ def _not_blank(value: str) -> None:
         raise ValidationError("must not be blank")
 
 
+def _unicode_text(value: str) -> bool:
+    """False for text JSON can carry but UTF-8 cannot (a lone surrogate escape such as "\\ud800")."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _valid_unicode(value: str) -> None:
+    if not _unicode_text(value):
+        raise ValidationError("must be valid Unicode text (no lone surrogate escapes)")
+
+
 class Key(fields.Field):
     """A SKU or record id: a non-blank string, or a whole number taken as its digits."""
 
     default_error_messages = {"invalid": "must be a non-blank string or a whole number, of at most 255 characters"}
+    #: How the OpenAPI document describes it.
+    OPENAPI = {
+        "anyOf": [
+            {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH, "pattern": NOT_BLANK_PATTERN},
+            {"type": "integer"},
+        ]
+    }
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise self.make_error("invalid")
         text = str(value)
-        if not text.strip() or len(text) > KEY_LENGTH:
+        if not text.strip() or len(text) > KEY_LENGTH or not _unicode_text(text):
             raise self.make_error("invalid")
         return text
 
 
 def _keys(description: str) -> fields.List:
     return fields.List(
-        Key(metadata={"type": "string"}),
+        Key(metadata=Key.OPENAPI),
         validate=validate.Length(max=MAX_KEYS),
         metadata={"description": description},
     )
@@ -62,9 +112,15 @@ class SyncRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    #: `full` and `skus` together are refused (the view answers 422).
+    OPENAPI_EXTRA = {"not": {"required": ["full", "skus"], "properties": {"full": {"enum": [True]}}}}
+
     full = StrictBoolean(load_default=False, metadata={"description": "consider every record, not only changes"})
     skus = fields.List(
-        fields.String(validate=[validate.Length(min=1, max=KEY_LENGTH), _not_blank]),
+        fields.String(
+            validate=[validate.Length(min=1, max=KEY_LENGTH), _not_blank, _valid_unicode],
+            metadata={"pattern": NOT_BLANK_PATTERN},
+        ),
         validate=validate.Length(min=1, max=MAX_KEYS),
         metadata={"description": "only these SKUs (products, stock and prices only)"},
     )
@@ -132,6 +188,9 @@ class PosChangesSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+    #: An announcement names at least one key (the view answers 400 otherwise).
+    OPENAPI_EXTRA = {"anyOf": [{"required": [kind], "properties": {kind: {"minItems": 1}}} for kind in ANNOUNCE_KINDS]}
 
     products = _keys("SKUs whose product data changed")
     stock = _keys("SKUs whose stock changed")

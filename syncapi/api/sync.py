@@ -6,6 +6,7 @@ from flask import abort, current_app, url_for
 
 from syncapi.api import common
 from syncapi.api.schemas import (
+    ANNOUNCE_KINDS,
     PosChangesAnswerSchema,
     PosChangesSchema,
     StartedRunSchema,
@@ -17,26 +18,30 @@ from syncapi.state.runs import KIND_SALES, RUN_KINDS, SKU_KINDS, TRIGGER_ANNOUNC
 
 blp = common.blueprint("sync", __name__, "Start pushes to Magento and pulls from it; announce POS changes.")
 
-#: The body keys of /pos/changes and the kind each starts.
-ANNOUNCE_KINDS = ("products", "stock", "prices", "customers", "categories")
-
 
 def _answer(started: StartedRun) -> dict:
     status_url = url_for("runs.get_run", run_id=started.run_id) if started.run_id is not None else None
     return {"run_id": started.run_id, "job_id": started.job_id, "status": started.status, "status_url": status_url}
 
 
-@blp.post("/sync/<kind>")
+@blp.post(
+    "/sync/<kind>",
+    parameters=[common.path_choice("kind", RUN_KINDS, "what to push to Magento, or `sales` to pull from it")],
+)
 @blp.arguments(SyncRequestSchema, location="json", required=False)
 @blp.response(202, StartedRunSchema)
+@blp.alt_response(400, response="BAD_REQUEST")
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def start(body: dict, kind: str):
     """Start a push (products, stock, prices, categories, customers) or a sales pull now.
 
     `full` considers every record instead of only what changed since the last run; `skus` (products, stock
-    and prices only) limits the run to those SKUs; `force` sends records even when unchanged.
+    and prices only) limits the run to those SKUs; `force` (not for sales) sends records even when unchanged.
+    `full` and `skus` do not go together. A rule broken is a 422.
     """
     if kind not in RUN_KINDS:
         abort(404, description=f"unknown kind {kind!r}; known kinds: {', '.join(RUN_KINDS)}")
@@ -53,10 +58,12 @@ def start(body: dict, kind: str):
 
 
 @blp.post("/pos/changes")
-@blp.arguments(PosChangesSchema, location="json", required=False)
+@blp.arguments(PosChangesSchema, location="json")
 @blp.response(202, PosChangesAnswerSchema)
 @blp.alt_response(400, response="BAD_REQUEST")
 @blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def pos_changes(body: dict):
     """The POS announces changed records so they reach Magento now, not at the next scheduled push.
