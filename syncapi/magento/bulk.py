@@ -12,6 +12,7 @@ Routes with a path parameter replace it by `by<Name>` and each body carries the 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -62,6 +63,9 @@ class OperationResult:
     status: int
     message: str | None = None
     error_code: int | None = None
+    #: What the operation's service call returned (e.g. the saved product, a media entry id), when Magento
+    #: reports it in `result_serialized_data`; None otherwise.
+    result: Any = None
 
     @property
     def status_name(self) -> str:
@@ -155,7 +159,9 @@ def wait(
         for op in details.get("operations_list") or []:
             index = int(op["id"])
             status = int(op["status"])
-            operations[index] = OperationResult(index, status, op.get("result_message"), op.get("error_code"))
+            operations[index] = OperationResult(
+                index, status, op.get("result_message"), op.get("error_code"), _result(op.get("result_serialized_data"))
+            )
         for index, message in submission.rejected.items():
             operations.setdefault(index, OperationResult(index, STATUS_REJECTED, message))
         statuses = {index: op.status for index, op in operations.items()}
@@ -199,6 +205,17 @@ def run(
         submission = submit(client, method, template, bodies[offset : offset + size], store=store)
         result = wait(client, submission, **wait_options)
         results.extend(
-            OperationResult(offset + op.index, op.status, op.message, op.error_code) for op in result.operations
+            OperationResult(offset + op.index, op.status, op.message, op.error_code, op.result)
+            for op in result.operations
         )
     return results
+
+
+def _result(serialized: Any) -> Any:
+    """The decoded `result_serialized_data` of an operation (JSON text), or None when absent or unreadable."""
+    if not isinstance(serialized, str) or not serialized.strip():
+        return None
+    try:
+        return json.loads(serialized)
+    except ValueError:
+        return None

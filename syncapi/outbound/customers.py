@@ -1,0 +1,155 @@
+"""Customer push: POS customers created or updated in Magento, Magento ids stored back in the POS.
+
+A POS customer without a Magento id is looked up by email first (the same person may have registered on the
+web store) and linked; otherwise created, without a password (Magento's "set your password" mail does the rest)
+and without an address. Magento's PUT replaces the whole customer, so an update reads the customer, sets the
+fields the POS owns (email, first and last name; the phone on the default billing address when there is one)
+and sends the result back: addresses, groups and anything else only Magento holds stay as they were, and when
+Magento already has what the POS has, nothing is written.
+"""
+
+from __future__ import annotations
+
+from syncapi.magento import customers as magento_customers
+from syncapi.magento import stores
+from syncapi.magento.errors import MagentoNotFoundError
+from syncapi.magento.search import SearchCriteria
+from syncapi.outbound import mapping
+from syncapi.outbound.context import READ_BATCH, Outcome, PushContext, outcome_of
+from syncapi.outbound.delta import HASH_CUSTOMERS, Reader, changed_keys, hash_of, load_watermark, save_watermark
+from syncapi.pos.errors import PosError
+from syncapi.pos.gateway import Customer
+from syncapi.state import put_hashes
+
+KIND = "customers"
+
+
+def push_customers(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
+    """One customer run: the ids asked for, or what changed since the last run (everything with `full`)."""
+    pusher = CustomerPush(ctx)
+    ids: list[str] | None = None
+    if keys is not None:
+        ids = []
+        for key in keys:
+            if str(key).strip().isdigit():
+                ids.append(str(int(key)))
+            else:
+                ctx.tally.failed(str(key), f"{key!r} is not a POS customer id")
+    watermark = load_watermark(ctx.state_engine, KIND)
+    reader = Reader(
+        ctx.gateway.changed_customers,
+        lambda chunk: ctx.gateway.get_customers([int(key) for key in chunk]),
+        after=None if full else watermark.cursor(),
+        keys=ids,
+        retry=[] if full or keys is not None else [key for key in watermark.retry if key.isdigit()],
+        batch_size=READ_BATCH,
+    )
+    seen: set[int] = set()
+    for records in reader.batches():
+        seen.update(record.id for record in records)
+        pusher.push(records)
+    for key in ids or ():
+        if int(key) not in seen:
+            ctx.tally.failed(key, "no such customer in the POS")
+    if keys is None:
+        save_watermark(ctx.state_engine, KIND, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
+
+
+class CustomerPush:
+    """Pushes customers for one run."""
+
+    def __init__(self, ctx: PushContext):
+        self.ctx = ctx
+        self._store: tuple[int | None, int | None] | None = None
+
+    def push(self, records: list[Customer]) -> None:
+        """Create, link or update the customers that changed since Magento last accepted them."""
+        tally = self.ctx.tally
+        wanted = {str(c.id): hash_of(mapping.customer_hash_input(c)) for c in records}
+        changed, _stored = changed_keys(self.ctx.state_engine, HASH_CUSTOMERS, wanted, force=self.ctx.force)
+        for key in wanted.keys() - changed.keys():
+            tally.unchanged(key)
+        todo = [c for c in records if str(c.id) in changed]
+        results = self.ctx.map(self._push_one, todo)
+        self.ctx.check_transient(outcome for outcome, _change in results)
+        accepted = {}
+        for customer, (outcome, change) in zip(todo, results, strict=True):
+            key = str(customer.id)
+            if not outcome.ok:
+                tally.failed(key, outcome.error or "not written")
+                continue
+            accepted[key] = (changed[key], outcome.result)
+            getattr(tally, change)(key)
+        if accepted:
+            put_hashes(self.ctx.state_engine, HASH_CUSTOMERS, accepted)
+
+    def _push_one(self, customer: Customer) -> tuple[Outcome, str]:
+        """Write one customer; `(outcome with the Magento id as result, "created"|"updated"|"unchanged")`."""
+        client = self.ctx.client
+        label = f"customer {customer.id} ({customer.email})"
+        current: dict | None = None
+        if customer.magento_id is not None:
+            read = outcome_of(f"read {label}", lambda: _get_or_none(client, customer.magento_id))
+            if not read.ok:
+                return read, "updated"
+            current = read.result
+        if current is None:
+            found = outcome_of(f"look up {label} by email", lambda: _find_by_email(client, customer.email))
+            if not found.ok:
+                return found, "updated"
+            current = found.result
+        if current is None:
+            return self._create(customer, label), "created"
+        magento_id = int(current["id"])
+        if customer.magento_id != magento_id:
+            linked = self._link(customer, magento_id, label)
+            if linked is not None:
+                return linked, "updated"
+        merged = mapping.merged_customer(current, customer)
+        if _same(merged, current) and not self.ctx.force:
+            return Outcome(True, magento_id), "unchanged"
+        outcome = outcome_of(f"update {label}", lambda: magento_customers.update(client, magento_id, merged))
+        return Outcome(outcome.ok, magento_id, outcome.error, outcome.transient), "updated"
+
+    def _create(self, customer: Customer, label: str) -> Outcome:
+        website_id, store_id = self._default_store()
+        body = mapping.new_customer_body(customer, website_id=website_id, store_id=store_id)
+        outcome = outcome_of(f"create {label}", lambda: magento_customers.create(self.ctx.client, body))
+        if not outcome.ok:
+            return outcome
+        magento_id = int(outcome.result["id"])
+        return self._link(customer, magento_id, label) or Outcome(True, magento_id)
+
+    def _link(self, customer: Customer, magento_id: int, label: str) -> Outcome | None:
+        try:
+            self.ctx.gateway.set_customer_magento_id(customer.id, magento_id)
+        except PosError as exc:
+            return Outcome(
+                False, error=f"{label} is Magento customer {magento_id}, but the POS refused the link: {exc}"
+            )
+        return None
+
+    def _default_store(self) -> tuple[int | None, int | None]:
+        """The website and store view new customers belong to: the first active store view's (read once)."""
+        if self._store is None:
+            views = [v for v in stores.store_views(self.ctx.client) if int(v.get("id", 0)) != 0]
+            view = next((v for v in views if v.get("is_active", 1)), views[0] if views else None)
+            self._store = (int(view["website_id"]), int(view["id"])) if view else (None, None)
+        return self._store
+
+
+def _get_or_none(client, customer_id: int) -> dict | None:
+    try:
+        return magento_customers.get(client, customer_id)
+    except MagentoNotFoundError:
+        return None  # deleted in Magento: found again by email, or created again
+
+
+def _find_by_email(client, email: str) -> dict | None:
+    answer = magento_customers.search(client, SearchCriteria().where("email", email).page(1))
+    items = (answer or {}).get("items") or []
+    return items[0] if items else None
+
+
+def _same(merged: dict, current: dict) -> bool:
+    return all(current.get(key) == value for key, value in merged.items())

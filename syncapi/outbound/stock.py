@@ -1,0 +1,87 @@
+"""Stock push: the POS's on-hand at POS_LOCATION_CODE to the MSI source item at MAGENTO_SOURCE_CODE.
+
+`POST /V1/inventory/source-items` in batches, for SKUs Magento has (see `common`). Magento keeps its own
+reservations for unshipped orders and subtracts them from the salable quantity, so the POS's on-hand is written
+as it is (magento/inventory #2725); a negative on-hand is written as 0.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from syncapi.magento.inventory import SOURCE_ITEMS
+from syncapi.outbound import mapping
+from syncapi.outbound.common import NOT_IN_POS, split_known
+from syncapi.outbound.context import READ_BATCH, PushContext, Tally
+from syncapi.outbound.delta import HASH_STOCK, Reader, changed_keys, hash_of, load_watermark, save_watermark
+from syncapi.outbound.lists import send_entries
+from syncapi.pos.gateway import StockLevel
+from syncapi.state import put_hashes
+
+KIND = "stock"
+
+
+def push_stock(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
+    """One stock run: the SKUs asked for, or what changed since the last run (everything with `full`)."""
+    watermark = load_watermark(ctx.state_engine, KIND)
+    reader = Reader(
+        ctx.gateway.changed_stock,
+        lambda skus: levels_of(ctx, skus),
+        after=None if full else watermark.cursor(),
+        keys=keys,
+        retry=[] if full or keys else watermark.retry,
+        batch_size=READ_BATCH,
+    )
+    seen: set[str] = set()
+    for levels in reader.batches():
+        seen.update(level.sku for level in levels)
+        push_levels(ctx, levels, ctx.tally)
+    for sku in keys or ():
+        if sku not in seen:
+            ctx.tally.failed(sku, NOT_IN_POS)
+    if keys is None:
+        save_watermark(ctx.state_engine, KIND, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
+
+
+def levels_of(ctx: PushContext, skus: list[str]) -> list[StockLevel]:
+    """The stock of `skus` at the location; a POS product without a stock row there has 0 on hand."""
+    found = {level.sku: level for level in ctx.gateway.get_stock(skus)}
+    missing = [sku for sku in skus if sku not in found]
+    if missing:
+        for price in ctx.gateway.get_prices(missing):
+            found[price.sku] = StockLevel(price.sku, ctx.gateway.location_code, Decimal(0), price.updated_at)
+    return [found[sku] for sku in skus if sku in found]
+
+
+def push_new_products(ctx: PushContext, skus: list[str]) -> None:
+    """Send the stock of products the product push just put in Magento (errors go to the run's errors)."""
+    if skus:
+        push_levels(ctx, levels_of(ctx, skus), None, known=set(skus))
+
+
+def push_levels(ctx: PushContext, levels: list[StockLevel], tally: Tally | None, known: set[str] | None = None) -> None:
+    """Send the levels that changed since Magento last accepted them, for SKUs Magento has."""
+    if known is None:
+        known = split_known(ctx, [level.sku for level in levels], tally)
+    entries = {
+        level.sku: mapping.source_item_entry(level.sku, ctx.settings.magento_source_code, level.on_hand)
+        for level in levels
+        if level.sku in known
+    }
+    wanted = {sku: hash_of(mapping.stock_hash_input(entry)) for sku, entry in entries.items()}
+    changed, stored = changed_keys(ctx.state_engine, HASH_STOCK, wanted, force=ctx.force)
+    if tally is not None:
+        for sku in wanted.keys() - changed.keys():
+            tally.unchanged(sku)
+    failed = send_entries(ctx, SOURCE_ITEMS, "sourceItems", [entries[sku] for sku in changed], "write stock")
+    accepted = {sku: (value, None) for sku, value in changed.items() if sku not in failed}
+    if accepted:
+        put_hashes(ctx.state_engine, HASH_STOCK, accepted)
+    for sku, message in failed.items():
+        if tally is not None:
+            tally.failed(sku, message)
+        else:
+            ctx.recorder.error(sku, message)
+    if tally is not None:
+        for sku in accepted:
+            (tally.updated if sku in stored else tally.created)(sku)
