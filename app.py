@@ -11,6 +11,7 @@ from flask import Flask
 from syncapi import api, dashboard, errors, health, logs, metrics, services, webhooks
 from syncapi.config import Settings, SettingsError
 from syncapi.magento import cli as magento_cli
+from syncapi.outbound import cli as sync_cli
 from syncapi.pos import cli as pos_cli
 from syncapi.state import cli as state_cli
 
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     dashboard.init_app(app)
     metrics.init_app(app)
     magento_cli.init_app(app)
+    sync_cli.init_app(app)
     return app
 
 

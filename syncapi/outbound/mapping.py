@@ -28,6 +28,8 @@ TYPE_CONFIGURABLE = "configurable"
 
 #: Product-interface fields that travel outside `custom_attributes`.
 TOP_LEVEL_FIELDS = ("name", "price", "status", "visibility", "weight")
+#: Of those, the ones that are numbers (custom attribute values are always strings).
+NUMERIC_TOP_LEVEL = frozenset({"price", "weight"})
 #: Magento codes of the POS columns (CONTRACT §6): colour goes to Magento's `color`.
 CODE_NAME = "name"
 CODE_SHORT_DESCRIPTION = "short_description"
@@ -188,8 +190,9 @@ def attribute_labels(info: AttributeInfo, value: str) -> list[str]:
     return [value.strip()] if value.strip() else []
 
 
-def attribute_value(info: AttributeInfo, value: str, option_ids: Mapping[str, str]) -> str | int | float | None:
-    """The value Magento takes for POS `value` of attribute `info`; None when it cannot be sent.
+def attribute_value(info: AttributeInfo, value: str, option_ids: Mapping[str, str]) -> str | None:
+    """The value Magento takes for POS `value` of attribute `info` (custom attribute values are strings, numbers
+    written canonically: `12.50` -> `12.5`); None when it cannot be sent.
 
     `option_ids` maps option label keys to ids and must hold every label of a select or multiselect value.
     """
@@ -211,7 +214,7 @@ def attribute_value(info: AttributeInfo, value: str, option_ids: Mapping[str, st
         if not text:
             return ""
         try:
-            return number(Decimal(text))
+            return str(number(Decimal(text)))
         except ArithmeticError:
             return None
     return value
@@ -282,9 +285,9 @@ def product_body(fields: ProductFields, *, creating: bool, create_only: frozense
         value = fields.values[code]
         if code in TOP_LEVEL_FIELDS:
             if value not in (None, ""):
-                body[code] = value
+                body[code] = number(Decimal(str(value))) if code in NUMERIC_TOP_LEVEL else value
             continue
-        custom.append({"attribute_code": code, "value": "" if value is None else value})
+        custom.append({"attribute_code": code, "value": "" if value is None else str(value)})
     if creating:
         if fields.price is not None:
             body["price"] = fields.price
