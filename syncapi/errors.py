@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import current_app, jsonify
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +21,18 @@ def error_response(status: int, message: str, headers: dict | None = None):
     return response
 
 
+def too_large_message(limit: int) -> str:
+    """What a 413 says: the limit in bytes (and in MiB when whole)."""
+    return f"the body is over the limit of {limit} bytes" + (f" ({limit // 2**20} MiB)" if limit % 2**20 == 0 else "")
+
+
 def http_error_response(exc: HTTPException):
     """The JSON answer to an HTTP error (the operator API's flask-smorest handler answers with it too)."""
     message = exc.description or exc.name
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if isinstance(exc, RequestEntityTooLarge) and limit:
+        # Werkzeug's own text names no number; say what the limit is.
+        message = too_large_message(limit)
     data = getattr(exc, "data", None)
     if isinstance(data, dict) and "messages" in data:
         # webargs/flask-smorest validation errors carry the field messages.

@@ -4,6 +4,7 @@ to a dead Redis or state database."""
 from __future__ import annotations
 
 import hmac
+import io
 import logging
 
 import redis as redis_lib
@@ -11,7 +12,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from syncapi.errors import error_response
+from syncapi.errors import error_response, too_large_message
 from syncapi.queues import QueueUnavailableError
 from syncapi.state.migrate import current_revision, head_revision
 
@@ -22,6 +23,8 @@ PREFIX = "/api/v1"
 RETRY_AFTER_S = 10
 #: The OpenAPI name of the bearer-token scheme.
 SECURITY_SCHEME = "bearerAuth"
+#: Bytes read from a chunked request body at a time.
+READ_CHUNK_BYTES = 64 * 1024
 
 
 def blueprint(name: str, import_name: str, description: str) -> Blueprint:
@@ -49,9 +52,43 @@ def _authenticate():
         return _unauthorized("send the header 'Authorization: Bearer <API_TOKEN>'")
     if not hmac.compare_digest(token.encode(), expected.encode()):
         return _unauthorized("the bearer token is not the API_TOKEN")
-    if request.method in ("POST", "PUT", "PATCH") and request.content_length and not request.is_json:
+    if request.method in ("POST", "PUT", "PATCH"):
+        return _check_body()
+    return None
+
+
+def _check_body():
+    """413 for a body over the limit, also a chunked one; then 415 for a body that is not JSON.
+
+    Werkzeug cuts a chunked body (no Content-Length) at the limit without a word, so the JSON parser would see a
+    truncated body (a 400), or worse a valid prefix followed by ignored bytes. Such a body is read here, up to
+    one byte past the limit, and handed on with its length.
+    """
+    environ = request.environ
+    length = request.content_length
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if length is None and chunked and environ.get("wsgi.input_terminated"):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        body = _read_at_most(environ["wsgi.input"], limit + 1)
+        if len(body) > limit:
+            return error_response(413, too_large_message(limit))
+        length = len(body)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(length)
+    if length and not request.is_json:
         return error_response(415, "send the body as JSON with 'Content-Type: application/json'")
     return None
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    chunks, received = [], 0
+    while received < size:
+        chunk = stream.read(min(READ_CHUNK_BYTES, size - received))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
 
 
 def _unauthorized(message: str):

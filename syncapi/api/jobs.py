@@ -10,6 +10,7 @@ from rq.registry import FailedJobRegistry
 
 from syncapi.api import common
 from syncapi.api.schemas import FailedJobSchema, FailedJobsQuerySchema, RequeuedAllSchema, RequeuedSchema
+from syncapi.logs import SecretMaskFilter, secret_values
 from syncapi.queues import QUEUE_NAMES
 from syncapi.runs import requeued, run_of_job
 
@@ -26,7 +27,8 @@ def _describe(svc, job: Job) -> dict:
     exc = None
     if result is not None and result.exc_string:
         lines = [line.strip() for line in result.exc_string.strip().splitlines() if line.strip()]
-        exc = lines[-1] if lines else None
+        # An exception may quote a credential (a client echoing its Authorization header): never pass it on.
+        exc = SecretMaskFilter(secret_values(svc.settings)).mask(lines[-1]) if lines else None
     try:
         args, kwargs = list(job.args), dict(job.kwargs)
     except Exception as error:  # a job whose function or arguments can no longer be loaded is still listed
