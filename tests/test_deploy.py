@@ -1,0 +1,329 @@
+"""The deployment files agree with the service: docker-compose.yml, the Dockerfile, .dockerignore, the example
+settings and the systemd units run the Procfile's commands with settings the service accepts.
+
+Docker itself does not run here; what can be checked without an engine is checked: the files' structure, the
+commands against the Procfile, the example settings against `Settings`, what the build context sends, and
+the systemd units with `systemd-analyze verify`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from dotenv import dotenv_values
+
+from syncapi.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+SYSTEMD = ROOT / "deploy" / "systemd"
+APP_ENV_EXAMPLE = ROOT / "deploy" / "syncapi.env.example"
+POSTGRES_ENV_EXAMPLE = ROOT / "deploy" / "postgres.env.example"
+#: Where the systemd units expect the service and its settings.
+INSTALL_DIR = "/opt/syncapi"
+VENV_BIN = f"{INSTALL_DIR}/.venv/bin/"
+ENVIRONMENT_FILE = "/etc/syncapi/syncapi.env"
+#: Settings gunicorn.conf.py reads, beside the service's own.
+GUNICORN_SETTINGS = {"PORT", "WEB_CONCURRENCY", "WEB_THREADS"}
+#: What a deployment must set (the rest has defaults).
+REQUIRED_IN_EXAMPLE = {
+    "REDIS_URL",
+    "POS_DATABASE_URL",
+    "MAGENTO_BASE_URL",
+    "MAGENTO_AUTH",
+    "MAGENTO_CONSUMER_KEY",
+    "MAGENTO_CONSUMER_SECRET",
+    "MAGENTO_ACCESS_TOKEN",
+    "MAGENTO_ACCESS_TOKEN_SECRET",
+    "WEBHOOK_SECRET",
+    "API_TOKEN",
+    "DASHBOARD_USER",
+    "DASHBOARD_PASSWORD",
+}
+
+
+def procfile() -> dict[str, list[str]]:
+    """The Procfile's processes as argument lists."""
+    processes = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, command = line.partition(":")
+            processes[name.strip()] = shlex.split(command)
+    return processes
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def _command(service: dict) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def _setting_names() -> set[str]:
+    import dataclasses
+
+    return {field.metadata["env"] for field in dataclasses.fields(Settings)}
+
+
+# --- docker-compose.yml ----------------------------------------------------------------------------------
+
+
+def test_compose_runs_the_procfile_processes_and_their_dependencies(compose):
+    services = compose["services"]
+    assert set(services) == {"web", "worker", "cron", "migrate", "redis", "postgres"}
+    processes = procfile()
+    for name in ("web", "worker", "cron"):
+        assert _command(services[name]) == processes[name], name
+        assert services[name]["build"] == "."
+        assert services[name]["image"] == services["migrate"]["image"], "one image for every process"
+        assert services[name]["env_file"] == "deploy/syncapi.env"
+        assert services[name]["restart"] == "unless-stopped"
+        depends = services[name]["depends_on"]
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_migrates_once_before_the_processes_start(compose):
+    migrate = compose["services"]["migrate"]
+    assert _command(migrate) == ["flask", "--app", "app", "pos", "init"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_compose_workers_scale_and_cron_stays_single(compose):
+    worker, cron = compose["services"]["worker"], compose["services"]["cron"]
+    # A fixed container name or published port would stop `--scale worker=N`.
+    assert "container_name" not in worker and "ports" not in worker
+    assert worker["deploy"]["replicas"] >= 1
+    assert cron.get("deploy", {}).get("replicas", 1) == 1
+    # Warm shut-down: RQ finishes the running job on SIGTERM; give it time.
+    assert worker["stop_grace_period"] in {"2m", "120s"}
+
+
+def test_compose_healthchecks(compose):
+    services = compose["services"]
+    web = services["web"]
+    assert web["environment"]["PORT"] == "8000"
+    assert any(port.endswith(":8000") for port in web["ports"])
+    probe = " ".join(web["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/healthz" in probe
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    # The queue's data survives a restart of Redis and is never evicted.
+    redis_command = _command(services["redis"])
+    assert redis_command[redis_command.index("--appendonly") + 1] == "yes"
+    assert redis_command[redis_command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert any(volume.endswith(":/data") for volume in services["redis"]["volumes"])
+
+
+def test_compose_healthcheck_probe_runs(tmp_path):
+    """The web healthcheck's Python one-liner works: it fails on a port where nothing answers."""
+    web = yaml.safe_load(COMPOSE.read_text())["services"]["web"]
+    command = web["healthcheck"]["test"]
+    assert command[:2] == ["CMD", "python"]
+    unused = command[3].replace("127.0.0.1:8000", "127.0.0.1:9")
+    result = subprocess.run([sys.executable, "-c", unused], capture_output=True, timeout=30)
+    assert result.returncode != 0 and b"URLError" in result.stderr
+
+
+def test_compose_env_files_are_examples_kept_out_of_git_and_the_image(compose):
+    files = {compose["services"][name]["env_file"] for name in ("web", "worker", "cron", "migrate", "postgres")}
+    assert files == {"deploy/syncapi.env", "deploy/postgres.env"}
+    patterns = _dockerignore()
+    for path in files:
+        assert (ROOT / f"{path}.example").is_file(), f"{path}.example is missing"
+        ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False).returncode == 0
+        assert ignored, f"{path} holds secrets: git must ignore it"
+        assert _docker_ignored(path, patterns), f"{path} holds secrets: the build context must leave it out"
+
+
+# --- example settings -------------------------------------------------------------------------------------
+
+
+def test_example_settings_are_complete_and_accepted():
+    values = {key: value for key, value in dotenv_values(APP_ENV_EXAMPLE).items() if value is not None}
+    unknown = set(values) - _setting_names() - GUNICORN_SETTINGS
+    assert not unknown, f"the example sets unknown variables {sorted(unknown)}"
+    assert set(values) >= REQUIRED_IN_EXAMPLE
+    settings = Settings.from_env(environ=values)
+    assert settings.env == "production" and not settings.development
+    assert settings.dashboard_user and settings.dashboard_password
+    # Every secret is a placeholder to change, never a usable value.
+    for name in ("WEBHOOK_SECRET", "API_TOKEN", "DASHBOARD_PASSWORD", "MAGENTO_CONSUMER_SECRET"):
+        assert values[name].startswith("change-me"), name
+
+
+def test_example_settings_reach_the_compose_services():
+    values = dotenv_values(APP_ENV_EXAMPLE)
+    postgres = dotenv_values(POSTGRES_ENV_EXAMPLE)
+    assert urlsplit(values["REDIS_URL"]).hostname == "redis"
+    database = urlsplit(values["POS_DATABASE_URL"])
+    assert database.scheme == "postgresql+psycopg"
+    assert database.hostname == "postgres"
+    assert database.username == postgres["POSTGRES_USER"]
+    assert database.password == postgres["POSTGRES_PASSWORD"]
+    assert database.path.lstrip("/") == postgres["POSTGRES_DB"]
+
+
+# --- Dockerfile and build context ---------------------------------------------------------------------------
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions as (KEYWORD, arguments), continuation lines joined."""
+    joined = DOCKERFILE.read_text().replace("\\\n", " ")
+    found = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, arguments = line.partition(" ")
+            found.append((keyword.upper(), arguments.strip()))
+    return found
+
+
+def test_dockerfile_builds_one_unprivileged_image_running_the_web_process():
+    instructions = _instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    keywords = [keyword for keyword, _ in instructions]
+    runs = " && ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
+    assert "pip install -r requirements.txt" in runs
+    # Dependencies are installed before the code is copied, so code changes reuse that layer.
+    copy_code = next(
+        i for i, (keyword, arguments) in enumerate(instructions) if (keyword, arguments) == ("COPY", ". .")
+    )
+    assert keywords.index("RUN") < copy_code
+    user = [arguments for keyword, arguments in instructions if keyword == "USER"]
+    assert user and user[-1].split(":")[0] not in {"root", "0"}
+    assert keywords.index("USER") < keywords.index("CMD")
+    cmd = [arguments for keyword, arguments in instructions if keyword == "CMD"][-1]
+    assert json.loads(cmd) == procfile()["web"]
+    assert ("EXPOSE", "8000") in instructions
+
+
+def test_requirements_are_pinned():
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            assert "==" in line, f"{line} is not pinned"
+
+
+def _dockerignore() -> list[str]:
+    return [line.strip() for line in DOCKERIGNORE.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _docker_ignored(path: str, patterns: list[str]) -> bool:
+    """Whether the build context leaves `path` out: a pattern matches it or one of its parent folders."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pattern = pattern.lstrip("!")
+        forms = [pattern, pattern[3:]] if pattern.startswith("**/") else [pattern]
+        for form in forms:
+            if any(fnmatch.fnmatchcase(candidate, form) for candidate in candidates) or (
+                pattern.startswith("**/") and any(fnmatch.fnmatchcase(part, form) for part in parts)
+            ):
+                ignored = not negate
+    return ignored
+
+
+def test_build_context_holds_the_service_and_leaves_out_secrets_and_tests():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    patterns = _dockerignore()
+    sent = {path for path in tracked.splitlines() if not _docker_ignored(path, patterns)}
+    for needed in ("app.py", "wsgi.py", "gunicorn.conf.py", "requirements.txt", "Procfile"):
+        assert needed in sent, needed
+    for path in tracked.splitlines():
+        if path.startswith(("syncapi/", "jobs/")):
+            assert path in sent, f"{path} is needed at run time but left out of the image"
+    assert not [path for path in sent if path.startswith(("tests/", "deploy/", ".git/", ".venv/"))]
+    for secret in (".env", "deploy/syncapi.env", "instance/pos.db", ".venv/bin/python"):
+        assert _docker_ignored(secret, patterns), secret
+
+
+# --- systemd units ----------------------------------------------------------------------------------------
+
+
+def _unit(name: str) -> dict[str, dict[str, list[str]]]:
+    """A unit file as {section: {key: [values]}}."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current = None
+    for line in (SYSTEMD / name).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        current.setdefault(key, []).append(value)
+    return sections
+
+
+UNITS = {"web": "syncapi-web.service", "worker": "syncapi-worker@.service", "cron": "syncapi-cron.service"}
+
+
+@pytest.mark.parametrize("process", list(UNITS))
+def test_systemd_units_run_the_procfile_commands(process):
+    service = _unit(UNITS[process])["Service"]
+    [exec_start] = service["ExecStart"]
+    program, *arguments = shlex.split(exec_start)
+    assert program.startswith(VENV_BIN), program
+    command = [program.removeprefix(VENV_BIN), *arguments]
+    assert command == procfile()[process]
+    assert service["EnvironmentFile"] == [ENVIRONMENT_FILE]
+    assert service["WorkingDirectory"] == [INSTALL_DIR]
+    assert service["User"] == ["syncapi"] and service["Group"] == ["syncapi"]
+    assert service["NoNewPrivileges"] == ["yes"] and service["ProtectSystem"] == ["strict"]
+    assert service["Restart"][0] in {"always", "on-failure"}
+    assert _unit(UNITS[process])["Install"]["WantedBy"] == ["multi-user.target"]
+
+
+def test_systemd_web_migrates_first_and_notifies_readiness():
+    service = _unit(UNITS["web"])["Service"]
+    assert service["ExecStartPre"] == [f"{VENV_BIN}flask --app app pos init"]
+    # gunicorn tells systemd when it is ready to serve.
+    assert service["Type"] == ["notify"]
+
+
+def test_systemd_worker_is_a_template_for_n_workers():
+    assert UNITS["worker"].endswith("@.service")
+    unit = _unit(UNITS["worker"])
+    assert "%i" in unit["Unit"]["Description"][0]
+    # RQ finishes the running job on SIGTERM (warm shut-down).
+    assert unit["Service"]["KillSignal"] == ["SIGTERM"]
+    assert int(unit["Service"]["TimeoutStopSec"][0]) >= 60
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_analyze_verify_accepts_the_units(tmp_path):
+    """`systemd-analyze verify` with the install paths pointed at this checkout (it checks that the programs
+    exist); unknown keys and other warnings fail the test too."""
+    for name in UNITS.values():
+        text = (SYSTEMD / name).read_text()
+        text = text.replace(INSTALL_DIR, str(ROOT)).replace(ENVIRONMENT_FILE, str(APP_ENV_EXAMPLE))
+        (tmp_path / name.replace("@.", "@1.")).write_text(text)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *sorted(str(path) for path in tmp_path.iterdir())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and not result.stderr.strip() and not result.stdout.strip(), (
+        result.stdout + result.stderr
+    )
