@@ -23,7 +23,10 @@ RUN pip install -r requirements.txt
 RUN groupadd --system --gid 10001 syncapi \
     && useradd --system --uid 10001 --gid syncapi --home-dir /app --no-create-home --shell /usr/sbin/nologin syncapi
 COPY . .
-RUN mkdir -p instance && chown syncapi:syncapi instance
+# instance/: the default SQLite POS. /run/syncapi: gunicorn's control socket (it looks in XDG_RUNTIME_DIR, else
+# in $HOME, which this user cannot write to).
+RUN mkdir -p instance /run/syncapi && chown syncapi:syncapi instance /run/syncapi
+ENV XDG_RUNTIME_DIR=/run/syncapi
 USER syncapi:syncapi
 
 EXPOSE 8000

@@ -13,10 +13,13 @@ done
 cat <<TXT
 
   syncapi is starting (Ctrl-C stops everything):
-    web            http://127.0.0.1:$PORT/healthz   http://127.0.0.1:$PORT/readyz
-    API            http://127.0.0.1:$PORT/api/v1    (Authorization: Bearer ${API_TOKEN:-dev-api-token})
-    Magento sandbox http://127.0.0.1:$SANDBOX_PORT/rest/all/V1
-    webhooks       http://127.0.0.1:$PORT/webhooks/magento   (signed with WEBHOOK_SECRET=${WEBHOOK_SECRET:-dev-webhook-secret})
+    web              http://127.0.0.1:$PORT/healthz   http://127.0.0.1:$PORT/readyz
+    API              http://127.0.0.1:$PORT/api/v1    (Authorization: Bearer ${API_TOKEN:-dev-api-token})
+    API docs         http://127.0.0.1:$PORT/api/docs
+    dashboard        http://127.0.0.1:$PORT/rq
+    metrics          http://127.0.0.1:$PORT/metrics
+    Magento sandbox  http://127.0.0.1:$SANDBOX_PORT/rest/all/V1
+    webhooks         http://127.0.0.1:$PORT/webhooks/magento   (signed with WEBHOOK_SECRET=${WEBHOOK_SECRET:-dev-webhook-secret})
 
 TXT
 exec honcho -f Procfile.dev start

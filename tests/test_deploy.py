@@ -327,3 +327,16 @@ def test_systemd_analyze_verify_accepts_the_units(tmp_path):
     assert result.returncode == 0 and not result.stderr.strip() and not result.stdout.strip(), (
         result.stdout + result.stderr
     )
+
+
+def test_gunicorn_control_socket_has_a_writable_place():
+    """gunicorn puts its control socket in XDG_RUNTIME_DIR, else under $HOME: neither the image's user nor the
+    hardened unit may write to its home, so each gives it a runtime directory of its own."""
+    instructions = _instructions()
+    env = " ".join(arguments for keyword, arguments in instructions if keyword == "ENV")
+    assert "XDG_RUNTIME_DIR=/run/syncapi" in env
+    runs = " ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
+    assert "/run/syncapi" in runs and "chown syncapi:syncapi instance /run/syncapi" in runs
+    service = _unit(UNITS["web"])["Service"]
+    assert service["RuntimeDirectory"] == ["syncapi-web"]
+    assert service["Environment"] == ["XDG_RUNTIME_DIR=/run/syncapi-web"]
