@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from syncapi.runs import JOB_FUNCS
 from syncapi.state import (
@@ -88,6 +89,7 @@ def _job(kind: str):
 @click.option("--id", "ids", multiple=True, type=int, help="Only this POS id (categories, customers); repeatable.")
 @click.option("--force", is_flag=True, help="Send records even when unchanged since Magento last accepted them.")
 @click.option("--verbose", is_flag=True, help="Show the service's log lines too.")
+@with_appcontext
 def sync_command(kind: str, full: bool, skus: tuple[str, ...], ids: tuple[int, ...], force: bool, verbose: bool):
     """Run one push (products, stock, prices, categories, customers) or the sales reconcile now."""
     if skus and kind not in SKU_KINDS:
