@@ -339,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             for label, count, simple in setups:
                 order_ids = seed_orders(control, next_id, args.orders)
                 next_id += args.orders
-                argv = [sys.executable, "-m", "syncapi.worker", "inbound", *(["--simple"] if simple else [])]
+                argv = [sys.executable, "-m", "syncapi.worker", "inbound", "--processes", "1"]
+                argv.append("--simple" if simple else "--fork")
                 workers = [processes.start(f"worker-{label}-{n}".replace(" ", "_"), argv, env) for n in range(count)]
                 wait_for_workers(connection, count, workers)
                 print(f"measuring {label} ...", flush=True)

@@ -127,6 +127,7 @@ class Settings:
     magento_page_size: int = _setting("MAGENTO_PAGE_SIZE", 100, _int)
     magento_concurrency: int = _setting("MAGENTO_CONCURRENCY", 4, _int)
     magento_use_bulk: bool = _setting("MAGENTO_USE_BULK", True, _bool)
+    worker_processes: int = _setting("WORKER_PROCESSES", 2, _int)
     job_timeout_s: int = _setting("JOB_TIMEOUT", 1800, _int)
     job_max_retries: int = _setting("JOB_MAX_RETRIES", 5, _int)
     run_history_days: int = _setting("RUN_HISTORY_DAYS", 30, _int)
