@@ -94,6 +94,7 @@ def submit(
             items.append({"id": index, "data_hash": data_hash, "status": "rejected", "error_message": problem})
         else:
             items.append({"id": index, "data_hash": data_hash, "status": "accepted"})
+            state.open_operations.append(operation)
         operations.append(operation)
     bulk = Bulk(str(uuid.uuid4()), f"Topic {topic}", seed.now(), operations)
     state.bulks[bulk.uuid] = bulk
@@ -128,11 +129,10 @@ class Consumer(threading.Thread):
         with self.state.lock:
             if not self.state.config.consumer_running:
                 return None
-            for bulk in self.state.bulks.values():
-                for operation in bulk.operations:
-                    if operation.status == STATUS_OPEN:
-                        return operation
-        return None
+            queue = self.state.open_operations
+            while queue and queue[0].status != STATUS_OPEN:
+                queue.popleft()
+            return queue.popleft() if queue else None
 
     def _run(self, operation: Operation) -> None:
         with self.state.lock:

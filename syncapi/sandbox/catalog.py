@@ -188,14 +188,30 @@ def _check_option_values(state: SandboxState, values: dict[str, Any]) -> None:
                 )
 
 
+URL_KEY_STORES = ("all", "default")
+
+
+def _url_keys(product: Product | None) -> dict[str, str | None]:
+    if product is None:
+        return {}
+    return {store: product.effective(store).get("url_key") for store in URL_KEY_STORES}
+
+
 def _check_url_key(state: SandboxState, sku: str, url_keys: dict[str, str | None]) -> None:
     """Refuse a URL key another product already has in the same store (magento2 #8188)."""
     for store, key in url_keys.items():
-        if not key:
-            continue
-        for other in state.products.values():
-            if other.sku != sku and other.effective(store).get("url_key") == key:
-                raise MagentoHttpError(400, URL_KEY_EXISTS)
+        owner = state.url_keys.get((store, key)) if key else None
+        if owner is not None and owner != sku:
+            raise MagentoHttpError(400, URL_KEY_EXISTS)
+
+
+def _index_url_keys(state: SandboxState, sku: str, before: dict[str, str | None], after: dict[str, str | None]):
+    for store, key in before.items():
+        if key and state.url_keys.get((store, key)) == sku:
+            del state.url_keys[(store, key)]
+    for store, key in after.items():
+        if key:
+            state.url_keys[(store, key)] = sku
 
 
 def save_product(state: SandboxState, call: Call, path_sku: str | None = None) -> dict:
@@ -248,7 +264,7 @@ def save_product(state: SandboxState, call: Call, path_sku: str | None = None) -
         product.type_id = type_id
         product.attribute_set_id = set_id
     _write_scoped(state, product.values, incoming, call.store, creating)
-    _check_url_key(state, sku, {store: product.effective(store).get("url_key") for store in ("all", "default")})
+    _check_url_key(state, sku, _url_keys(product))
     extension = payload.get("extension_attributes") or {}
     if "website_ids" in extension:
         product.website_ids = [int(w) for w in extension["website_ids"] or []]
@@ -288,6 +304,7 @@ def save_product(state: SandboxState, call: Call, path_sku: str | None = None) -
     if creating:
         state.next_id("product")
     product.updated_at = seed.now()
+    _index_url_keys(state, sku, _url_keys(existing), _url_keys(product))
     state.products[sku] = product
     return render_product(state, product, call.store)
 
@@ -329,7 +346,7 @@ def put_product(state: SandboxState, call: Call):
 @ROUTER.route("GET", "/V1/products", ACL_PRODUCTS)
 def search_products(state: SandboxState, call: Call):
     criteria = search.parse(call.query)
-    rendered = [render_product(state, p, call.store) for p in state.products.values()]
+    rendered = [render_product(state, p, call.store) for p in _candidates(state, criteria)]
 
     def value(item: dict, name: str):
         if name in ("entity_id",):
@@ -339,6 +356,20 @@ def search_products(state: SandboxState, call: Call):
         return next((a["value"] for a in item["custom_attributes"] if a["attribute_code"] == name), None)
 
     return search.apply(rendered, criteria, value)
+
+
+def _candidates(state: SandboxState, criteria: dict) -> list[Product]:
+    """The products a search can match: only those named when a filter group is SKUs alone (`eq`/`in`), so a
+    lookup of a page of SKUs does not render the whole catalog."""
+    for group in criteria["filter_groups"]:
+        filters = group["filters"]
+        if filters and all(f["field"] == "sku" and f["condition_type"] in ("eq", "in") for f in filters):
+            named = set()
+            for f in filters:
+                value = str(f.get("value", ""))
+                named.update(value.split(",") if f["condition_type"] == "in" else [value])
+            return sorted((state.products[sku] for sku in named if sku in state.products), key=lambda p: p.id)
+    return list(state.products.values())
 
 
 # --- media -------------------------------------------------------------------------------------------

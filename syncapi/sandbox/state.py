@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -218,6 +219,10 @@ class SandboxState:
             self.invoices: dict[int, dict] = {}
             self.creditmemos: dict[int, dict] = {}
             self.bulks: dict[str, Bulk] = {}
+            #: Bulk operations waiting for the consumer, oldest first (a large catalog makes thousands of them).
+            self.open_operations: deque[Operation] = deque()
+            #: Which product holds each URL key, by (store, key): a save checks uniqueness without a full scan.
+            self.url_keys: dict[tuple[str, str], str] = {}
             self.counters = {
                 "product": 0,
                 "media": 0,
@@ -280,6 +285,7 @@ class SandboxState:
         "attribute_sets",
         "counters",
         "media_files",
+        "url_keys",
     )
 
     def snapshot(self) -> dict:
