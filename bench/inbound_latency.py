@@ -14,40 +14,37 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 import redis as redis_lib
 import requests
-from rq import Worker
 from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from syncapi.config import (  # noqa: E402
-    DEV_MAGENTO_ACCESS_TOKEN,
-    DEV_MAGENTO_ACCESS_TOKEN_SECRET,
-    DEV_MAGENTO_CONSUMER_KEY,
-    DEV_MAGENTO_CONSUMER_SECRET,
+from _harness import (
+    BENCH_SECRET,
+    Processes,
+    percentile,
+    prepare_pos,
+    seed_orders,
+    service_env,
+    start_sandbox,
+    start_web,
+    start_workers,
+    wait_for_workers,
 )
-from syncapi.pos import migrate as pos_migrate  # noqa: E402
-from syncapi.pos import models as m  # noqa: E402
-from syncapi.sandbox import SandboxControl  # noqa: E402
-from syncapi.state import upgrade as state_upgrade  # noqa: E402
-from syncapi.webhooks.signature import SIGNATURE_HEADER, sign  # noqa: E402
+
+from syncapi.pos import models as m
+from syncapi.sandbox import SandboxControl
+from syncapi.webhooks.signature import SIGNATURE_HEADER, sign
 
 #: Target from the service's brief: webhook → POS row.
 TARGET_P50_S = 1.0
@@ -57,9 +54,6 @@ MAX_ORDERS = 2000
 DRAIN_TIMEOUT_S = 120.0
 #: Seconds between two polls of the POS for new sale rows (the measurement's resolution).
 POLL_INTERVAL_S = 0.02
-START_TIMEOUT_S = 30.0
-BENCH_SECRET = "bench-webhook-secret"  # noqa: S105 - a throwaway key for a local run
-BENCH_API_TOKEN = "bench-api-token"  # noqa: S105
 SKUS = [f"BENCH-{n:02d}" for n in range(20)]
 #: The set-ups `--compare` measures: (label, worker processes, `--simple`).
 COMPARE = [
@@ -80,124 +74,13 @@ class Result:
     elapsed_s: float
 
     def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.latencies_s)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+        return percentile(self.latencies_s, fraction)
 
     @property
     def meets_target(self) -> bool:
         return (
             self.written == self.sent and self.percentile(0.5) <= TARGET_P50_S and self.percentile(0.99) <= TARGET_P99_S
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{what} exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{what} did not answer at {url} within {START_TIMEOUT_S:g} s")
-
-
-class Processes:
-    """The processes this run started, stopped (by their own pid) when it ends."""
-
-    def __init__(self, log_dir: Path):
-        self.log_dir = log_dir
-        self.started: list[subprocess.Popen] = []
-
-    def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        self.started.append(process)
-        return process
-
-    def stop(self, processes: list[subprocess.Popen] | None = None) -> None:
-        targets = processes if processes is not None else list(self.started)
-        for process in targets:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in targets:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-            if process in self.started:
-                self.started.remove(process)
-
-
-def service_env(redis_url: str, pos_url: str, magento_url: str, tmp: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        {
-            "REDIS_URL": redis_url,
-            "POS_DATABASE_URL": pos_url,
-            "MAGENTO_BASE_URL": magento_url,
-            "MAGENTO_AUTH": "oauth1",
-            "MAGENTO_CONSUMER_KEY": DEV_MAGENTO_CONSUMER_KEY,
-            "MAGENTO_CONSUMER_SECRET": DEV_MAGENTO_CONSUMER_SECRET,
-            "MAGENTO_ACCESS_TOKEN": DEV_MAGENTO_ACCESS_TOKEN,
-            "MAGENTO_ACCESS_TOKEN_SECRET": DEV_MAGENTO_ACCESS_TOKEN_SECRET,
-            "WEBHOOK_SECRET": BENCH_SECRET,
-            "API_TOKEN": BENCH_API_TOKEN,
-            "LOG_LEVEL": "warning",
-            "SYNCAPI_DOTENV": str(tmp / "none.env"),
-            "WEB_CONCURRENCY": "2",
-            "WEB_THREADS": "8",
-        }
-    )
-    return env
-
-
-def prepare_pos(pos_url: str) -> None:
-    engine = create_engine(pos_url)
-    pos_migrate.upgrade(engine)
-    state_upgrade(engine)
-    with Session(engine) as session:
-        known = set(session.scalars(select(m.Product.sku)))
-        for sku in SKUS:
-            if sku not in known:
-                session.add(m.Product(sku=sku, name=f"Bench {sku}", retail_price=Decimal(10), internet_active=True))
-                session.add(m.Stock(sku=sku, location_code="WEB", on_hand=Decimal(100000)))
-        session.commit()
-    engine.dispose()
-
-
-def seed_orders(control: SandboxControl, first_id: int, count: int) -> list[int]:
-    ids = list(range(first_id, first_id + count))
-    for start in range(0, count, 100):
-        chunk = ids[start : start + 100]
-        control.seed(
-            orders=[
-                {"entity_id": n, "lines": [{"sku": SKUS[n % len(SKUS)], "name": "Bench", "qty": 1, "price": 10.0}]}
-                for n in chunk
-            ]
-        )
-    return ids
-
-
-def wait_for_workers(connection: redis_lib.Redis, count: int, processes: list[subprocess.Popen]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while len(Worker.all(connection=connection)) < count:
-        if any(p.poll() is not None for p in processes):
-            raise SystemExit("a worker exited while starting; see its log")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{count} workers did not start within {START_TIMEOUT_S:g} s")
-        time.sleep(0.1)
 
 
 def measure(
@@ -308,40 +191,21 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="inbound-bench-") as tmp_name:
         tmp = Path(tmp_name)
         pos_url = args.pos_url or f"sqlite:///{tmp / 'pos.db'}"
-        prepare_pos(pos_url)
+        prepare_pos(pos_url, SKUS)
         processes = Processes(tmp)
         results = []
         try:
-            sandbox_port, web_port = free_port(), free_port()
-            sandbox = processes.start(
-                "sandbox",
-                [
-                    sys.executable,
-                    "-m",
-                    "syncapi.sandbox",
-                    "--port",
-                    str(sandbox_port),
-                    "--latency-ms",
-                    str(args.latency_ms),
-                ],
-                dict(os.environ),
-            )
-            magento_url = f"http://127.0.0.1:{sandbox_port}"
-            wait_for(f"{magento_url}/", sandbox, "the sandbox")
+            magento_url = start_sandbox(processes, args.latency_ms)
             env = service_env(args.redis_url, pos_url, magento_url, tmp)
-            web = processes.start(
-                "web", [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{web_port}"], env
-            )
-            web_url = f"http://127.0.0.1:{web_port}"
-            wait_for(f"{web_url}/healthz", web, "gunicorn")
+            web_url = start_web(processes, env)
             control = SandboxControl(magento_url)
             next_id = 1_000_000
             for label, count, simple in setups:
-                order_ids = seed_orders(control, next_id, args.orders)
+                order_ids = list(range(next_id, next_id + args.orders))
+                seed_orders(control, order_ids, SKUS)
                 next_id += args.orders
-                argv = [sys.executable, "-m", "syncapi.worker", "inbound", "--processes", "1"]
-                argv.append("--simple" if simple else "--fork")
-                workers = [processes.start(f"worker-{label}-{n}".replace(" ", "_"), argv, env) for n in range(count)]
+                name = f"worker-{label}".replace(" ", "_")
+                workers = start_workers(processes, env, count, ("inbound",), fork=not simple, name=name)
                 wait_for_workers(connection, count, workers)
                 print(f"measuring {label} ...", flush=True)
                 results.append(measure(label, web_url, pos_url, order_ids, args.rate))
