@@ -24,6 +24,8 @@ class ServiceApi(Api):
     """flask-smorest's Api answering errors in the service's shape `{"error", "message"}`."""
 
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all "default" answer: each operation lists the statuses it can give, so the document cannot hide one.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         """Answer an HTTP error as every other error of the service: JSON `{"error", "message"}`."""

@@ -49,6 +49,7 @@ def _describe(svc, job: Job) -> dict:
 @blp.arguments(FailedJobsQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, FailedJobSchema(many=True))
 @blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def list_failed(query: dict):
     """Jobs that failed for good (retries used up), newest first, across the queues (or one `queue`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from apispec import BasePlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from syncapi.queues import QUEUE_NAMES
 from syncapi.runs import MAX_KEYS
 from syncapi.state.links import LINK_ENTITIES, LINK_STATUSES
 from syncapi.state.models import KEY_LENGTH
@@ -224,7 +225,8 @@ class FailedJobsQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    queue = fields.String()
+    # Another queue name is a 404 (the view says which queues there are), so the list is documented, not validated.
+    queue = fields.String(metadata={"enum": list(QUEUE_NAMES), "description": "only this queue's failed jobs"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_FAILED_JOBS_LIMIT))
 
 
