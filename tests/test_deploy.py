@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -340,3 +341,44 @@ def test_gunicorn_control_socket_has_a_writable_place():
     service = _unit(UNITS["web"])["Service"]
     assert service["RuntimeDirectory"] == ["syncapi-web"]
     assert service["Environment"] == ["XDG_RUNTIME_DIR=/run/syncapi-web"]
+
+
+def test_the_build_context_alone_runs_the_service(tmp_path):
+    """What the Dockerfile copies (tracked files the build context keeps) is enough: the migrations run and the
+    web app and the cron schedule load, from a directory holding nothing else."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    context = tmp_path / "app"
+    patterns = _dockerignore()
+    for path in tracked.splitlines():
+        if not _docker_ignored(path, patterns) and (ROOT / path).is_file():
+            (context / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / path, context / path)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "SYNCAPI_DOTENV": str(tmp_path / "none.env"),
+        "POS_DATABASE_URL": f"sqlite:///{tmp_path / 'pos.db'}",
+        "REDIS_URL": "redis://127.0.0.1:9/0",
+        "MAGENTO_BASE_URL": "https://shop.example.com",
+        "MAGENTO_AUTH": "bearer",
+        "MAGENTO_ACCESS_TOKEN": "token-for-the-context-test",
+        "WEBHOOK_SECRET": "secret-for-the-context-test",
+        "API_TOKEN": "api-token-for-the-context-test",
+    }
+    init = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "pos", "init"],
+        cwd=context,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert init.returncode == 0, init.stdout + init.stderr
+    load = subprocess.run(
+        [sys.executable, "-c", "import wsgi, runpy; runpy.run_path('jobs/schedule.py'); print(wsgi.app.name)"],
+        cwd=context,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert load.returncode == 0 and load.stdout.strip().endswith("app"), load.stdout + load.stderr
