@@ -70,6 +70,13 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _seconds_list(value: str) -> tuple[int, ...]:
+    parts = _csv(value)
+    if not parts:
+        raise ValueError("expected a comma list of whole seconds, e.g. 10,30,120")
+    return tuple(_int(part) for part in parts)
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         lowered = value.strip().lower()
@@ -130,6 +137,9 @@ class Settings:
     worker_processes: int = _setting("WORKER_PROCESSES", 2, _int)
     job_timeout_s: int = _setting("JOB_TIMEOUT", 1800, _int)
     job_max_retries: int = _setting("JOB_MAX_RETRIES", 5, _int)
+    job_retry_intervals_s: tuple[int, ...] = _setting("JOB_RETRY_INTERVALS", (10, 30, 120, 600, 1800), _seconds_list)
+    worker_ttl_s: int = _setting("WORKER_TTL", 60, _int)
+    worker_maintenance_interval_s: int = _setting("WORKER_MAINTENANCE_INTERVAL", 60, _int)
     run_history_days: int = _setting("RUN_HISTORY_DAYS", 30, _int)
 
     @classmethod
@@ -209,7 +219,13 @@ class Settings:
             )
         if bool(self.dashboard_user) != bool(self.dashboard_password):
             raise SettingsError("settings DASHBOARD_USER and DASHBOARD_PASSWORD must be given together")
-        for name in ("magento_batch_size", "magento_page_size", "magento_concurrency"):
+        for name in (
+            "magento_batch_size",
+            "magento_page_size",
+            "magento_concurrency",
+            "worker_ttl_s",
+            "worker_maintenance_interval_s",
+        ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"setting {env_name(name)} must be 1 or more")
         return self

@@ -31,8 +31,6 @@ RESULT_TTL_S = 3600
 FAILURE_TTL_S = 14 * 24 * 3600
 #: Seconds a queued job may wait for a worker before it expires: a week covers any outage worth surviving.
 QUEUED_TTL_S = 7 * 24 * 3600
-#: Backoff between retries, in seconds; the last value repeats for any further retries.
-RETRY_INTERVALS_S = (10, 30, 120, 600, 1800)
 #: Redis socket timeouts, in seconds: a dead Redis must fail a request fast, not hang it.
 REDIS_SOCKET_TIMEOUT_S = 5
 REDIS_CONNECT_TIMEOUT_S = 2
@@ -131,13 +129,15 @@ class Queues:
     def job_options(self, job_id: str) -> dict:
         """The project's standard rq options for a job with id `job_id`."""
         retries = self.settings.job_max_retries
+        # Backoff from JOB_RETRY_INTERVALS; rq repeats the last interval for any further retries.
+        intervals = list(self.settings.job_retry_intervals_s[:retries])
         return {
             "job_id": job_id,
             "job_timeout": self.settings.job_timeout_s,
             "result_ttl": RESULT_TTL_S,
             "failure_ttl": FAILURE_TTL_S,
             "ttl": QUEUED_TTL_S,
-            "retry": Retry(max=retries, interval=list(RETRY_INTERVALS_S[:retries]) or 0) if retries else None,
+            "retry": Retry(max=retries, interval=intervals) if retries else None,
             "on_success": Callback(record_job_success),
             "on_failure": Callback(log_job_failure),
         }

@@ -11,36 +11,105 @@ queues are empty), `--processes N`, and the queue names in priority order (defau
 from __future__ import annotations
 
 import argparse
+import logging
+import threading
 
 from rq import SimpleWorker, Worker
+from rq.defaults import DEFAULT_JOB_MONITORING_INTERVAL
+from rq.worker import BaseWorker, WorkerStatus
 from rq.worker_pool import WorkerPool
 
 from app import load_settings
-from syncapi import logs
+from syncapi import logs, services
 from syncapi.queues import QUEUE_NAMES, connect_redis
 
-#: Seconds between a worker's heartbeats; a killed worker's jobs are recovered after about this long.
-WORKER_TTL_S = 60
-#: Seconds between the worker's maintenance passes (which requeue jobs of dead workers).
-MAINTENANCE_INTERVAL_S = 60
+log = logging.getLogger(__name__)
 
 
-class ServiceWorker(SimpleWorker):
-    """A non-forking worker with the service's heartbeat and maintenance intervals."""
+def heartbeat_interval_s(worker_ttl_s: int) -> int:
+    """Seconds between the heartbeats of a running job: half WORKER_TTL, at most rq's default of 30."""
+    return max(1, min(DEFAULT_JOB_MONITORING_INTERVAL, worker_ttl_s // 2))
+
+
+class _ServiceIntervals:
+    """Heartbeat and maintenance intervals from the process's settings (WORKER_TTL, WORKER_MAINTENANCE_INTERVAL).
+
+    A killed worker's job is requeued once its last heartbeat is older than one heartbeat interval plus rq's fixed
+    60 s and a live worker's maintenance pass (every WORKER_MAINTENANCE_INTERVAL) sees it. The settings are read
+    here rather than passed in because rq's WorkerPool builds its workers with no options of ours.
+    """
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("worker_ttl", WORKER_TTL_S)
-        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_S)
+        settings = services.current().settings
+        kwargs.setdefault("worker_ttl", settings.worker_ttl_s)
+        kwargs.setdefault("maintenance_interval", settings.worker_maintenance_interval_s)
+        kwargs.setdefault("job_monitoring_interval", heartbeat_interval_s(kwargs["worker_ttl"]))
         super().__init__(*args, **kwargs)
 
 
-class ForkingServiceWorker(Worker):
-    """A worker that forks a child per job, with the service's heartbeat and maintenance intervals."""
+class ServiceWorker(_ServiceIntervals, SimpleWorker):
+    """A non-forking worker whose running job keeps beating, so a killed worker's job is recovered in minutes.
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("worker_ttl", WORKER_TTL_S)
-        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_S)
-        super().__init__(*args, **kwargs)
+    rq's SimpleWorker beats nothing while a job runs, so it marks each job alive for its whole timeout plus 60 s
+    (JOB_TIMEOUT 1800 s: a killed worker's job sat for 31 minutes before another worker took it). Here a thread
+    renews the job's heartbeat every interval while the job runs, and the job is marked alive for one interval
+    plus 60 s, as rq's forking Worker does.
+    """
+
+    _beat: _Heartbeat | None = None
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        """One heartbeat interval plus rq's 60 s (within the job's timeout), as for a forking worker."""
+        return BaseWorker.get_heartbeat_ttl(self, job, working_time)
+
+    def execute_job(self, job, queue):
+        """Run `job` in this process while a thread renews its heartbeat."""
+        execution = self.prepare_execution(job)
+        self._beat = _Heartbeat(self, job, execution)
+        self._beat.start()
+        try:
+            self.perform_job(job, queue, execution)
+        finally:
+            self._stop_beating()
+        self.set_state(WorkerStatus.IDLE)
+
+    def cleanup_execution(self, job, pipeline, execution=None):
+        """Stop beating before the job leaves the started registry, so no late beat puts it back."""
+        self._stop_beating()
+        super().cleanup_execution(job, pipeline, execution)
+
+    def _stop_beating(self) -> None:
+        if self._beat is not None:
+            self._beat.stop()
+            self._beat = None
+
+
+class _Heartbeat(threading.Thread):
+    """Renews a running job's heartbeat (and its worker's) every `job_monitoring_interval` seconds until stopped."""
+
+    def __init__(self, worker: ServiceWorker, job, execution):
+        super().__init__(name=f"heartbeat-{job.id}", daemon=True)
+        self.worker = worker
+        self.job = job
+        self.execution = execution
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self.worker.job_monitoring_interval):
+            try:
+                self.worker.maintain_heartbeats(self.job, self.execution)
+            except Exception as exc:  # a Redis hiccup: the next beat tries again; the job itself goes on
+                log.warning("job heartbeat not renewed", extra={"job_id": self.job.id, "error": str(exc)})
+
+    def stop(self) -> None:
+        """Stop beating; returns once no beat is under way."""
+        self._stopped.set()
+        if self is not threading.current_thread():
+            self.join()
+
+
+class ForkingServiceWorker(_ServiceIntervals, Worker):
+    """A worker that forks a child per job (which rq's own monitor keeps beating), with the service's intervals."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings()
     logs.configure(settings)
+    services.install(services.Services(settings))  # what the workers and their jobs read their settings from
     connection = connect_redis(settings.redis_url)
     worker_class = ForkingServiceWorker if args.fork else ServiceWorker
     processes = args.processes if args.processes is not None else settings.worker_processes

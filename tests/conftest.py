@@ -115,5 +115,6 @@ from tests.fixtures_inbound import *  # noqa: E402, F403
 from tests.fixtures_magento import *  # noqa: E402, F403
 from tests.fixtures_outbound import *  # noqa: E402, F403
 from tests.fixtures_pos import *  # noqa: E402, F403
+from tests.fixtures_reliability import *  # noqa: E402, F403
 from tests.fixtures_state import *  # noqa: E402, F403
 from tests.fixtures_webhooks import *  # noqa: E402, F403
