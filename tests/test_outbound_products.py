@@ -152,6 +152,24 @@ def test_variants_become_one_configurable_product(outbound, magento):
     dress = stored["DRESS-WRAP"]
     assert sorted(dress["children"]) == sorted(sku for sku in stored if sku.startswith("DRESS-WRAP-"))
     assert {labels["size"][stored[c]["values"]["all"]["size"]] for c in dress["children"]} == {"8", "10", "12"}
+    # The parent shows its first variant's images, as its own entries.
+    first = stored["TEE-CLASSIC-BLACK-L"]["media"]
+    assert [(e["content_sha256"], e["types"]) for e in parent["media"]] == [
+        (e["content_sha256"], e["types"]) for e in first
+    ]
+    assert parent["media"][0]["types"] == ["image", "small_image", "thumbnail"]
+
+    outbound.writes(clear=True)
+    new_png = swatch_png(64, 64, (9, 9, 9))
+    set_pos(outbound.engine, m.ProductImage, m.ProductImage.sku == "TEE-CLASSIC-BLACK-L", content=new_png)
+    run = outbound.push("products")
+    assert run.status == "succeeded" and run.counts["updated"] == 1, "the variant; its parent is not a POS record"
+    uploads = [e for e in outbound.writes(clear=True) if e["method"] == "POST"]
+    assert sorted(body["sku"] for e in uploads for body in e["body"]) == ["TEE-CLASSIC", "TEE-CLASSIC-BLACK-L"]
+    stored = magento.state("products")
+    digest = hashlib.sha256(new_png).hexdigest()
+    for sku in ("TEE-CLASSIC", "TEE-CLASSIC-BLACK-L"):
+        assert [e["content_sha256"] for e in stored[sku]["media"]] == [digest], sku
 
 
 def test_a_rerun_sends_nothing_and_images_are_never_duplicated(outbound, magento):
@@ -424,6 +442,6 @@ def test_a_store_without_bulk_routes_gets_concurrent_puts(outbound, magento):
     writes = writes_by_template(outbound)
     assert writes[("PUT", "/V1/products/{sku}")] == 51
     images = outbound.pos.get_images([p.sku for p in all_pos_products(outbound) if p.internet_active])
-    assert writes[("POST", "/V1/products/{sku}/media")] == len(images)
+    assert writes[("POST", "/V1/products/{sku}/media")] == len(images) + len(STYLE_CODES), "a parent shows one"
     assert len(magento.state("products")) == 51
     assert outbound.push("products").counts["unchanged"] == 50

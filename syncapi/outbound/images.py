@@ -13,6 +13,7 @@ again. Entries the service did not create are never touched; an image deleted in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from syncapi.magento import media
@@ -50,16 +51,26 @@ def image_key(sku: str, position: int) -> str:
     return f"{sku}/{position}"
 
 
-def sync_images(ctx: PushContext, writer: Writer, skus: list[str], *, fresh: set[str]) -> ImageResult:
-    """Bring the galleries of `skus` (all in Magento) in line with the POS; `fresh`: created by this run."""
+def sync_images(
+    ctx: PushContext, writer: Writer, skus: list[str], *, fresh: set[str], sources: Mapping[str, str] | None = None
+) -> ImageResult:
+    """Bring the galleries of `skus` (all in Magento) in line with the POS; `fresh`: created by this run.
+
+    `sources` maps a SKU to the POS product whose images it shows (a configurable product shows its first
+    variant's); other SKUs show their own.
+    """
     result = ImageResult(set(), {})
     if not skus:
         return result
-    by_sku: dict[str, list[ProductImage]] = {}
-    for image in ctx.gateway.get_images(skus):
-        by_sku.setdefault(image.sku, []).append(image)
+    sources = sources or {}
+    by_source: dict[str, list[ProductImage]] = {}
+    for image in ctx.gateway.get_images(sorted({sources.get(sku, sku) for sku in skus})):
+        by_source.setdefault(image.sku, []).append(image)
     tasks: list[_Task] = []
-    for sku, images in by_sku.items():
+    for sku in skus:
+        images = by_source.get(sources.get(sku, sku))
+        if not images:
+            continue
         first = min(image.position for image in images)
         for image in images:
             roles = mapping.image_roles(image.position, first)

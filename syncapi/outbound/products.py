@@ -95,6 +95,8 @@ class Style:
     base_body: dict | None = None
     stored_hash: str | None = None
     magento_id: str | None = None
+    #: The variant whose data (and images) the parent shows.
+    base_sku: str | None = None
 
 
 def push_products(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
@@ -190,9 +192,14 @@ class ProductPush:
 
         outcomes = self.writer.save_products([plan.body for plan in plans])
         saved = self._after_save(plans, outcomes)
-        self._link_styles([style for style in style_list if style is not None], stored, found, saved)
+        live_styles = [style for style in style_list if style is not None]
+        self._link_styles(live_styles, stored, found, saved)
         newly_known = [plan for plan in plans if plan.sku in saved and plan.sku not in stored and plan.simple]
         self._send_new_products(newly_known, found)
+        fresh_parents = {s.parent_sku for s in live_styles if s.plan is not None and s.plan.creating} - set(found)
+        failed = self.tally.failed_keys
+        bases = {s.parent_sku: s.base_sku for s in live_styles if s.base_sku and s.parent_sku not in failed}
+        self._push_parent_images(bases, fresh_parents)
 
     # --- planning ------------------------------------------------------------------------------------------
 
@@ -353,7 +360,7 @@ class ProductPush:
         plans: list[Plan],
     ) -> Style | None:
         """Plan a configurable product and its variants; None when nothing of it goes to Magento."""
-        eligible = [m for m in members if m.internet_active or self.settings.push_inactive_products]
+        eligible = self._eligible(members)
         previous = stored_styles.get(code)
         parent_exists = previous is not None or code in found
         try:
@@ -394,7 +401,8 @@ class ProductPush:
                 plans.append(style.plan)
                 return style
             return None
-        base = next((m for m in eligible if m.internet_active), eligible[0])
+        base = _base_variant(eligible)
+        style.base_sku = base.sku
         try:
             fields, _dynamic, _codes = self._fields(
                 _as_parent(base, code, any(m.internet_active for m in eligible)),
@@ -597,16 +605,47 @@ class ProductPush:
             for sku, message in result.failed.items():
                 self.tally.failed(sku, message)
 
+    def _push_parent_images(self, bases: dict[str, str], fresh: set[str]) -> None:
+        """Give configurable products (parent SKU -> first variant) their first variant's images."""
+        known = {code for code in get_hashes(self.ctx.state_engine, HASH_CONFIGURABLES, bases)}
+        targets = sorted(code for code in bases if code in known and code not in self.images_done)
+        if not targets:
+            return
+        result = product_images.sync_images(
+            self.ctx, self.writer, targets, fresh=fresh, sources={code: bases[code] for code in targets}
+        )
+        self.images_done.update(targets)
+        for code, message in result.failed.items():
+            self.tally.failed(code, message)
+
+    def _parents_of(self, skus: list[str]) -> dict[str, str]:
+        """For the variants among `skus`: their styles' parent SKU -> the variant whose images the parent shows."""
+        styles = sorted({p.parent_sku for p in self.ctx.gateway.get_products(skus) if p.parent_sku})
+        members: dict[str, list[Product]] = {}
+        for product in self.ctx.gateway.get_style(styles) if styles else ():
+            members.setdefault(product.parent_sku, []).append(product)
+        bases = {}
+        for code, variants in members.items():
+            eligible = self._eligible(sorted(variants, key=lambda p: p.sku))
+            if eligible:
+                bases[code] = _base_variant(eligible).sku
+        return bases
+
+    def _eligible(self, members: list[Product]) -> list[Product]:
+        return [m for m in members if m.internet_active or self.settings.push_inactive_products]
+
     def _push_changed_images(self, full: bool, keys: list[str] | None, watermark: Watermark) -> Cursor | None:
         """Images of products in Magento that changed since the last run (or of the keys asked for)."""
         gateway = self.ctx.gateway
         if keys is not None:
             wanted = sorted(self.seen - self.images_done)
             self._push_images(sorted(known_products(self.ctx.state_engine, wanted)), set())
+            self._push_parent_images(self._parents_of(wanted), set())
             return None
         retry = [] if full else [sku for sku in watermark.retry if sku not in self.images_done]
         if retry:
             self._push_images(sorted(known_products(self.ctx.state_engine, retry)), set())
+            self._push_parent_images(self._parents_of(retry), set())
         reader = Reader(
             gateway.changed_images,
             lambda _keys: [],
@@ -619,6 +658,7 @@ class ProductPush:
             skus = sorted({image.sku for image in batch} - self.images_done)
             if skus:
                 self._push_images(sorted(known_products(self.ctx.state_engine, skus)), set())
+                self._push_parent_images(self._parents_of(skus), set())
         return reader.checkpoint
 
     # --- Magento lookups ---------------------------------------------------------------------------------
@@ -644,6 +684,11 @@ class ProductPush:
             for item in (answer or {}).get("items") or []
             if str(item.get("sku")) in wanted
         }
+
+
+def _base_variant(eligible: list[Product]) -> Product:
+    """The variant a configurable product takes its data and images from: the first internet-active one."""
+    return next((m for m in eligible if m.internet_active), eligible[0])
 
 
 def _as_parent(base: Product, parent_sku: str, active: bool) -> Product:
