@@ -8,20 +8,26 @@ session's Magento sandbox (a real HTTP server, official schema on) and a POS on 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
 import requests
+from rq import Queue, Worker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import create_engine, func, select, text
 
 from app import create_app
 from bench._harness import (
     BENCH_API_TOKEN,
     Processes,
+    order_webhook,
     prepare_pos,
     seed_orders,
     service_env,
@@ -33,6 +39,7 @@ from bench._harness import (
 from syncapi import db, services
 from syncapi.config import Settings
 from syncapi.pos import models as m
+from syncapi.queues import QUEUE_INBOUND
 from syncapi.sandbox import SandboxControl
 from syncapi.state.models import LinkRow
 from tests.conftest import TEST_REDIS_URL
@@ -48,6 +55,8 @@ FAST_SETTINGS = {
     "WORKER_MAINTENANCE_INTERVAL": 5,
 }
 API_AUTH = {"Authorization": f"Bearer {BENCH_API_TOKEN}"}
+#: Seconds one webhook post may take (Mage-OS Async Events gives up after 15 s).
+WEBHOOK_TIMEOUT_S = 15
 
 
 class Stack:
@@ -87,12 +96,18 @@ class Stack:
         """Complete orders in the sandbox, one line of `qty` each."""
         seed_orders(self.magento, order_ids, skus, qty=qty, guest_email=guest_email)
 
-    def start_workers(self, count: int, *, new_session: bool = False, name: str = "worker", **settings):
-        """`count` worker processes on the inbound queue, registered in Redis before this returns."""
+    def start_workers(
+        self,
+        count: int,
+        *,
+        queues: tuple[str, ...] = (QUEUE_INBOUND,),
+        new_session: bool = False,
+        name: str = "worker",
+        **settings,
+    ):
+        """`count` worker processes on `queues`, registered in Redis before this returns."""
         before = len(self.registered_workers())
-        workers = start_workers(
-            self.processes, self.env(**settings), count, ("inbound",), name=name, new_session=new_session
-        )
+        workers = start_workers(self.processes, self.env(**settings), count, queues, name=name, new_session=new_session)
         wait_for_workers(self.redis, before + count, workers)
         return workers
 
@@ -100,9 +115,7 @@ class Stack:
         """gunicorn with gunicorn.conf.py (2 processes x 8 threads) on a free port; its base URL."""
         return start_web(self.processes, self.env(**settings))
 
-    def registered_workers(self):
-        from rq import Worker
-
+    def registered_workers(self) -> list[Worker]:
         return Worker.all(connection=self.redis)
 
     @property
@@ -115,10 +128,13 @@ class Stack:
 
     def deliver(self, order_id: int, body: bytes | None = None):
         """Post a signed order webhook through the app; the response."""
-        from bench._harness import order_webhook
-
         raw = body or order_webhook(order_id)
         return self.app.test_client().post("/webhooks/magento", data=raw, headers=signed_headers(raw))
+
+    def use_redis(self, url: str) -> None:
+        """Point the processes started from now on (and `redis`) at another Redis, e.g. a private server."""
+        self.redis_url = url
+        self.redis = redis_lib.Redis.from_url(url)
 
     def close(self) -> None:
         self.processes.stop()
@@ -157,6 +173,18 @@ class Stack:
             rows = connection.execute(select(LinkRow.magento_id, LinkRow.status).where(LinkRow.entity == entity)).all()
         return {int(magento_id): status for magento_id, status in rows}
 
+    def queues_idle(self) -> bool:
+        """True when no inbound job waits, runs or is scheduled for a retry."""
+        queue = Queue(QUEUE_INBOUND, connection=self.redis)
+        return (
+            queue.count == 0
+            and StartedJobRegistry(QUEUE_INBOUND, connection=self.redis).count == 0
+            and ScheduledJobRegistry(QUEUE_INBOUND, connection=self.redis).count == 0
+        )
+
+    def failed_jobs(self, queue: str = QUEUE_INBOUND) -> list[str]:
+        return FailedJobRegistry(queue, connection=self.redis).get_job_ids()
+
     def wait_until(self, done: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.2) -> float:
         """Poll `done()` until true; the seconds it took. Fails the test, with the processes' logs, on timeout."""
         started = time.monotonic()
@@ -172,6 +200,55 @@ class Stack:
 
     def api_get(self, base_url: str, path: str) -> requests.Response:
         return requests.get(f"{base_url}{path}", headers=API_AUTH, timeout=10)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one webhook post got: `status` None when no HTTP answer came at all (`error` says why)."""
+
+    key: int
+    status: int | None
+    retry_after: str | None = None
+    body: dict | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def post_webhooks(
+    base_url: str, deliveries: list[tuple[int, bytes]], concurrency: int, rate_per_s: float | None = None
+) -> list[Answer]:
+    """POST each signed body once from `concurrency` threads with keep-alive sessions, optionally paced."""
+    local = threading.local()
+
+    def post(key: int, body: bytes) -> Answer:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        started = time.perf_counter()
+        try:
+            response = session.post(
+                f"{base_url}/webhooks/magento", data=body, headers=signed_headers(body), timeout=WEBHOOK_TIMEOUT_S
+            )
+        except requests.RequestException as exc:
+            return Answer(key, None, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {"text": response.text[:200]}
+        return Answer(
+            key, response.status_code, response.headers.get("Retry-After"), payload, None, time.perf_counter() - started
+        )
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        futures = []
+        for number, (key, body) in enumerate(deliveries):
+            if rate_per_s:
+                delay = started + number / rate_per_s - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            futures.append(pool.submit(post, key, body))
+        return [future.result() for future in futures]
 
 
 def _fresh_postgres(url: str) -> str:
