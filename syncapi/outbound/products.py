@@ -53,6 +53,10 @@ from syncapi.state import delete_hashes, get_hashes, put_hashes
 log = logging.getLogger(__name__)
 
 KIND = "products"
+#: Products read from the POS per batch. Larger than other kinds' batches: reading a whole catalogue costs the
+#: POS one sort of every changed row per batch (on SQLite the change time of a product is computed, so no index
+#: serves it), and 100,000 products read 500 at a time took 90 s where 2,000 at a time take 24 s.
+PRODUCT_READ_BATCH = 2000
 #: The hash of a product the service only disabled (internet-active turned off).
 DISABLED = hash_of({"v": mapping.MAPPING_VERSION, "disabled": True})
 #: Magento's answer when a variant is linked twice (harmless: the link is there).
@@ -138,7 +142,7 @@ class ProductPush:
             after=None if full else watermark.cursor(),
             keys=keys,
             retry=[] if full or keys is not None else watermark.retry,
-            batch_size=READ_BATCH,
+            batch_size=PRODUCT_READ_BATCH,
         )
         for records in reader.batches():
             self.push_batch(records)
