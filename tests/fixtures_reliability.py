@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -166,6 +167,11 @@ class Stack:
             return connection.scalar(
                 select(func.sum(m.Stock.on_hand)).where(m.Stock.sku.in_(skus), m.Stock.location_code == "WEB")
             )
+
+    def customer_emails(self) -> Counter:
+        """POS customers per email."""
+        with self.engine.connect() as connection:
+            return Counter(connection.scalars(select(m.Customer.email)))
 
     def link_statuses(self, entity: str = "order") -> dict[int, str]:
         """The status of every link of `entity`, by Magento id."""

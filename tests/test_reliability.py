@@ -11,6 +11,7 @@ non-forking.)
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 import time
 from collections import Counter
@@ -20,14 +21,15 @@ import pytest
 from rq import Worker
 from rq.job import Job, JobStatus
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from bench._harness import RedisServer, order_webhook
+from bench._harness import RedisServer, order_webhook, percentile
 from syncapi.pos.gateway import iter_batches
 from syncapi.pos.seed import seed_demo
 from syncapi.pos.sql import SqlPosGateway
 from tests.fixtures_reliability import API_AUTH, Answer, post_webhooks
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 SKUS = [f"REL-{n:02d}" for n in range(20)]
 
@@ -47,6 +49,7 @@ def _blocked_backends(engine) -> int:
         )
 
 
+@pytest.mark.postgres
 @pytest.mark.timeout(240)
 def test_a_worker_killed_inside_the_pos_transaction_leaves_the_order_to_another_worker_written_once(stack):
     stack.add_products(["KILL-1"], on_hand=10)
@@ -67,9 +70,12 @@ def test_a_worker_killed_inside_the_pos_transaction_leaves_the_order_to_another_
         killed_at = time.monotonic()
         lock.rollback()
     holder.dispose()
+    # The dead worker's transaction is rolled back by PostgreSQL once it finds the client gone: no sale, no stock.
+    stack.wait_until(lambda: _blocked_backends(stack.engine) == 0, 10, "the dead worker's transaction gone")
+    assert stack.sales_by_order() == {} and stack.on_hand("KILL-1") == Decimal(10)
 
     (survivor,) = [p for p in workers if p is not victim]
-    took = stack.wait_until(
+    stack.wait_until(
         lambda: stack.link_statuses().get(7001) == "synced", ABANDONED_JOB_RECOVERY_S, "the order written again"
     )
     assert survivor.poll() is None
@@ -79,9 +85,7 @@ def test_a_worker_killed_inside_the_pos_transaction_leaves_the_order_to_another_
     job = Job.fetch("order-7001", connection=stack.redis)
     assert job.get_status() == JobStatus.FINISHED
     assert job.worker_name != busy[0].name
-    print(
-        f"the killed worker's job was written {time.monotonic() - killed_at:.1f} s after the kill ({took:.1f} s wait)"
-    )
+    print(f"the killed worker's order was written by the other {time.monotonic() - killed_at:.1f} s after the kill")
 
 
 # --- Redis restarted -------------------------------------------------------------------------------------------
@@ -93,6 +97,7 @@ RESTART_RATE_PER_S = 40
 REDIS_DOWN_S = 2
 
 
+@pytest.mark.postgres
 @pytest.mark.timeout(240)
 def test_redis_killed_and_restarted_under_webhooks_loses_nothing_it_accepted(stack, tmp_path):
     server = RedisServer(stack.processes, tmp_path / "redis", appendonly=True)
@@ -184,6 +189,7 @@ def test_a_burst_of_orders_rides_out_a_flaky_slow_magento_on_sqlite(sqlite_stack
     assert answered[503] + answered[429] > len(orders) // 10, f"the faults must have bitten: {answered}"
 
 
+@pytest.mark.postgres
 @pytest.mark.timeout(240)
 def test_a_full_product_push_rides_out_a_flaky_slow_magento_without_doubles(stack):
     stack.add_products([], on_hand=0)
@@ -221,3 +227,116 @@ def test_a_full_product_push_rides_out_a_flaky_slow_magento_without_doubles(stac
     answered = _answered(stack.magento)
     print(f"product push calls answered: {dict(answered)}")
     assert answered[503] + answered[429] > 5, f"the faults must have bitten: {answered}"
+
+
+# --- a thousand webhooks at once -------------------------------------------------------------------------------
+
+#: 1,000 deliveries: 800 distinct orders plus 200 repeats (20 %), sent by 50 threads at once.
+DISTINCT_ORDERS = 800
+REPEATS = 200
+CONCURRENCY = 50
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+def test_a_thousand_webhooks_with_a_fifth_repeated_at_concurrency_50_write_each_order_once(stack):
+    orders = list(range(40_001, 40_001 + DISTINCT_ORDERS))
+    stack.add_products(SKUS, on_hand=1000)
+    # Forty guests share each email, so concurrent sales race to create the same POS customer too.
+    stack.seed_orders(orders, SKUS, guest_email=lambda o: f"guest{o % 20}@example.com")
+    web = stack.start_web()
+    stack.start_workers(4)
+    rng = random.Random(1234)
+    deliveries = [(o, order_webhook(o, delivery_id=f"d-{o}")) for o in orders]
+    deliveries += [(o, order_webhook(o, delivery_id=f"d-{o}-again")) for o in rng.sample(orders, REPEATS)]
+    rng.shuffle(deliveries)
+
+    started = time.monotonic()
+    answers = post_webhooks(web, deliveries, concurrency=CONCURRENCY)
+    sent_s = time.monotonic() - started
+    drained_s = stack.wait_until(
+        lambda: len(stack.link_statuses()) == len(orders) and stack.queues_idle(), 180, "every order written"
+    )
+
+    assert len(answers) == DISTINCT_ORDERS + REPEATS
+    assert {a.status for a in answers} == {202}, Counter((a.status, a.error) for a in answers if a.status != 202)
+    outcomes = Counter(a.body["status"] for a in answers)
+    assert set(outcomes) <= {"queued", "duplicate"} and outcomes["queued"] >= DISTINCT_ORDERS
+    assert stack.sales_by_order() == dict.fromkeys(orders, 1)
+    assert stack.sale_lines() == len(orders)
+    assert stack.total_on_hand(SKUS) == Decimal(1000 * len(SKUS) - len(orders))
+    assert stack.customer_emails() == Counter({f"guest{n}@example.com": 1 for n in range(20)})
+    assert set(stack.link_statuses().values()) == {"synced"}
+    assert stack.failed_jobs() == []
+    print(
+        f"{len(answers)} webhooks answered in {sent_s:.1f} s ({len(answers) / sent_s:.0f}/s), "
+        f"p99 {percentile([a.seconds for a in answers], 0.99) * 1000:.0f} ms; outcomes {dict(outcomes)}; "
+        f"all written {drained_s:.1f} s later"
+    )
+
+
+# --- the POS database unavailable ----------------------------------------------------------------------------
+
+OUTAGE_ORDERS = 60
+#: Seconds the POS database refuses every connection (its open ones are terminated first).
+POS_DOWN_S = 4
+
+
+@pytest.fixture
+def outage_database(postgres_url):
+    """A PostgreSQL database of this test's own, which it may close to connections; dropped afterwards."""
+    url = make_url(postgres_url)
+    name = f"{url.database}_outage"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def recreate(drop_only: bool = False) -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not drop_only:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def allow(allowed: bool) -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
+            if not allowed:
+                connection.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+                )
+
+    recreate()
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False), allow
+    finally:
+        recreate(drop_only=True)
+        admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(180)
+def test_the_pos_database_closed_mid_stream_delays_orders_and_doubles_none(stack, outage_database):
+    pos_url, allow_connections = outage_database
+    stack.pos_url = pos_url
+    stack.engine.dispose()
+    stack.engine = create_engine(pos_url)
+    orders = list(range(50_001, 50_001 + OUTAGE_ORDERS))
+    stack.add_products(SKUS, on_hand=1000)
+    stack.seed_orders(orders, SKUS, qty=3)
+    stack.magento.configure(latency_ms=30)  # imports take a while, so the outage falls among them
+    stack.start_workers(2)
+
+    for order_id in orders:
+        assert stack.deliver(order_id).status_code == 202
+    stack.wait_until(lambda: len(stack.link_statuses()) >= 10, 30, "the first orders written")
+    stack.engine.dispose()
+    allow_connections(False)
+    time.sleep(POS_DOWN_S)
+    allow_connections(True)
+    stack.wait_until(lambda: len(stack.link_statuses()) == len(orders) and stack.queues_idle(), 90, "every order")
+
+    assert stack.sales_by_order() == dict.fromkeys(orders, 1)
+    assert set(stack.link_statuses().values()) == {"synced"}
+    assert stack.total_on_hand(SKUS) == Decimal(1000 * len(SKUS) - 3 * len(orders))
+    assert stack.failed_jobs() == []
+    retried = [o for o in orders if Job.fetch(f"order-{o}", connection=stack.redis).retries_left < 5]
+    assert retried, "the outage must have failed some attempts"
+    print(f"{len(retried)} of {len(orders)} orders needed a retry")
