@@ -11,8 +11,8 @@ product push:
    `--baseline-sample` other products and extrapolated to the same count;
 2. the same push again with nothing changed: the write calls Magento received (target 0);
 3. `--large` products (default 100,000) dated an hour back, pushed once by a real worker process
-   (`python -m syncapi.worker --burst --processes 1 outbound`) whose peak RSS (VmHWM) is read from /proc (target ≤ 300 MB),
-   then `--changed` of them (default 100) changed and pushed again, timed (target ≤ 10 s).
+   (`python -m syncapi.worker --burst --processes 1 outbound`) whose peak RSS (VmHWM) is read from /proc
+   (target ≤ 300 MB), then `--changed` of them (default 100) changed and pushed again, timed (target ≤ 10 s).
 
     .venv/bin/python bench/outbound_push.py --redis-url redis://localhost:6379/14
 
