@@ -20,6 +20,7 @@ from syncapi.pos.gateway import iter_batches
 from syncapi.pos.png import swatch_png
 from syncapi.pos.seed import PRODUCTS, STYLES
 from syncapi.sandbox import seed as sandbox_seed
+from syncapi.state import delete_hashes, get_hashes
 from tests.fixtures_magento import FAST_RETRIES
 from tests.fixtures_pos import add_product, add_rows
 
@@ -445,3 +446,17 @@ def test_a_store_without_bulk_routes_gets_concurrent_puts(outbound, magento):
     assert writes[("POST", "/V1/products/{sku}/media")] == len(images) + len(STYLE_CODES), "a parent shows one"
     assert len(magento.state("products")) == 51
     assert outbound.push("products").counts["unchanged"] == 50
+
+
+def test_an_upload_whose_answer_was_lost_is_not_repeated(outbound, magento):
+    outbound.seed_demo()
+    outbound.push("products")
+    entry = magento.product("HAT-BEANIE")["media"][0]
+    # As if the upload landed but the run died before storing its hash (a timeout, a killed worker).
+    assert delete_hashes(outbound.svc.state_engine, "images", ["HAT-BEANIE/0"]) == 1
+    outbound.writes(clear=True)
+    run = outbound.push("products")
+    assert run.status == "succeeded"
+    assert outbound.writes() == [], "the entry already there is recognised by its file, not uploaded again"
+    assert [e["id"] for e in magento.product("HAT-BEANIE")["media"]] == [entry["id"]]
+    assert get_hashes(outbound.svc.state_engine, "images", ["HAT-BEANIE/0"])["HAT-BEANIE/0"][1] == str(entry["id"])
