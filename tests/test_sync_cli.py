@@ -52,6 +52,7 @@ def test_a_partial_run_exits_3_and_lists_its_errors(outbound, magento):
     add_product(outbound.engine, "SOCK-1")
     result = invoke(outbound, "products", "--sku", "BOOT-1", "--sku", "SOCK-1")
     assert result.exit_code == cli.EXIT_PARTIAL
+    assert result.stdout.splitlines()[0].endswith("started (only BOOT-1, SOCK-1)")
     assert "partial: 1 created, 0 updated, 0 unchanged, 1 failed" in result.output
     assert "BOOT-1: attribute set 'Footwear' does not exist in Magento" in result.stderr
 

@@ -34,6 +34,8 @@ from syncapi.state.runs import KIND_SALES, Run
 
 #: Seconds between two progress lines (a line is printed only when the counts moved).
 PROGRESS_INTERVAL_S = 2.0
+#: Keys named in the first line of a run limited to keys.
+SCOPE_KEYS = 5
 #: Errors listed in the summary; the rest are at `GET /api/v1/runs/<id>`.
 SUMMARY_ERRORS = 20
 EXIT_OK = 0
@@ -112,7 +114,11 @@ def sync_command(kind: str, full: bool, skus: tuple[str, ...], ids: tuple[int, .
             f"could not store the run ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
             "are the service's tables there? run `flask --app app pos init`"
         ) from None
-    scope = f"SKUs/ids {', '.join(keys)}" if keys else ("everything" if full else "what changed since the last run")
+    if keys:
+        shown = ", ".join(keys[:SCOPE_KEYS]) + (f" and {len(keys) - SCOPE_KEYS} more" if len(keys) > SCOPE_KEYS else "")
+        scope = f"only {shown}"
+    else:
+        scope = "everything" if full else "what changed since the last run"
     click.echo(f"{kind} run {run.run_id} started ({scope})")
     stop = threading.Event()
     progress = threading.Thread(target=_progress, args=(engine, run.run_id, kind, stop), daemon=True)
