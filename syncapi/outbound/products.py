@@ -48,7 +48,7 @@ from syncapi.outbound.delta import (
 from syncapi.outbound.mapping import AttributeInfo, ProductFields
 from syncapi.outbound.writer import Writer
 from syncapi.pos.gateway import Cursor, Product
-from syncapi.state import delete_hashes, get_hashes, put_hashes
+from syncapi.state import LINK_FAILED, LINK_SYNCED, delete_hashes, get_hashes, put_hashes, record_links
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,8 @@ KIND = "products"
 PRODUCT_READ_BATCH = 2000
 #: The hash of a product the service only disabled (internet-active turned off).
 DISABLED = hash_of({"v": mapping.MAPPING_VERSION, "disabled": True})
+#: The links entity of a Magento product (its POS record is the SKU).
+LINK_PRODUCT = "product"
 #: Magento's answer when a variant is linked twice (harmless: the link is there).
 ALREADY_ATTACHED = "already attached"
 
@@ -500,13 +502,20 @@ class ProductPush:
         attributes: dict[str, tuple[str, None]] = {}
         cleared: list[str] = []
         saved: set[str] = set()
+        #: Where each Magento product came from in the POS (`GET /api/v1/links/product/<magento id>`), for
+        #: every product whose Magento id is known: the SKU (or style code) it is, and how its save went.
+        links: list[tuple[str, str, str, str | None]] = []
         for plan, outcome in zip(plans, outcomes, strict=True):
             if not outcome.ok:
                 self.tally.failed(plan.sku, outcome.error or "not saved")
+                if plan.magento_id is not None:
+                    links.append((plan.magento_id, LINK_FAILED, plan.sku, outcome.error or "not saved"))
                 continue
             saved.add(plan.sku)
             result_id = outcome.result.get("id") if isinstance(outcome.result, dict) else None
             plan.magento_id = str(result_id) if result_id is not None else plan.magento_id
+            if plan.magento_id is not None:
+                links.append((plan.magento_id, LINK_SYNCED, plan.sku, None))
             if plan.simple:
                 accepted[plan.sku] = (plan.hash, plan.magento_id)
                 attributes.update(
@@ -521,6 +530,7 @@ class ProductPush:
             put_hashes(engine, HASH_PRODUCT_ATTRIBUTES, attributes)
         if cleared:
             delete_hashes(engine, HASH_PRODUCT_ATTRIBUTES, cleared)
+        record_links(engine, LINK_PRODUCT, links)
         return saved
 
     def _link_styles(self, styles: list[Style], stored: dict, found: dict[str, str], saved: set[str]) -> None:

@@ -8,6 +8,7 @@ and upgraded by `upgrade(engine)` (also `flask --app app state init`).
 
 Links (`sync_links`, one per Magento record written to the POS):
     record_link(engine, entity, magento_id, status, pos_id=None, error=None) -> Link   (upsert; counts an attempt)
+    record_links(engine, entity, [(magento_id, status, pos_id, error)]) -> int   (many in one transaction)
     get_link(engine, entity, magento_id) -> Link | None
     links_with_status(engine, entity, status, limit=None) -> list[Link]
 
@@ -44,6 +45,7 @@ from syncapi.state.links import (
     get_link,
     links_with_status,
     record_link,
+    record_links,
 )
 from syncapi.state.migrate import current_revision, head_revision, upgrade
 from syncapi.state.runs import (
@@ -133,6 +135,7 @@ __all__ = [
     "prune_runs",
     "put_hashes",
     "record_link",
+    "record_links",
     "requeue_run",
     "set_run_job",
     "set_watermark",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +77,37 @@ def record_link(
         upsert_rows(connection, _TABLE, [row], ("entity", "magento_id"), _ON_EXISTING)
         found = connection.execute(_select().where(_TABLE.c.entity == entity, _TABLE.c.magento_id == magento_id))
         return _link(found.one())
+
+
+def record_links(
+    engine: Engine, entity: str, links: Iterable[tuple[str | int, str, str | int | None, str | None]]
+) -> int:
+    """Record many links of one entity in one transaction: `(magento_id, status, pos_id, error)` each.
+
+    The same rules as `record_link` (an attempt counted per row); all are validated before anything is written.
+    Answers the number of links recorded.
+    """
+    entity = choice("entity", entity, LINK_ENTITIES)
+    now = utcnow()
+    rows = {}
+    for magento_id, status, pos_id, error in links:
+        status = choice("status", status, LINK_STATUSES)
+        key = text_value("magento_id", magento_id, MAGENTO_ID_LENGTH)
+        rows[key] = {
+            "entity": entity,
+            "magento_id": key,
+            "pos_id": text_value("pos_id", pos_id, KEY_LENGTH, allow_none=True),
+            "status": status,
+            "error": clip(str(error), MAX_ERROR_CHARS) if error else None,
+            "attempts": 1,
+            "synced_at": now if status == LINK_SYNCED else None,
+            "updated_at": now,
+        }
+    if rows:
+        with engine.begin() as connection:
+            # One row per key: ON CONFLICT refuses to touch the same row twice in one statement.
+            upsert_rows(connection, _TABLE, list(rows.values()), ("entity", "magento_id"), _ON_EXISTING)
+    return len(rows)
 
 
 def get_link(engine: Engine, entity: str, magento_id: str | int) -> Link | None:
