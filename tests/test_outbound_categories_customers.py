@@ -11,6 +11,7 @@ from syncapi.magento.client import client_for
 from syncapi.pos import models as m
 from syncapi.pos.gateway import CategoryIn, iter_batches
 from syncapi.sandbox import seed as sandbox_seed
+from syncapi.state import get_link
 from tests.fixtures_magento import FAST_RETRIES
 from tests.fixtures_pos import add_rows
 
@@ -40,6 +41,9 @@ def test_the_category_tree_is_created_parents_first_and_ids_stored_back(outbound
         )
         assert saved["parent_id"] == expected_parent
     assert len({c.magento_id for c in pos.values()}) == 12, "Knitwear under Women and under Men stay two"
+    for category in pos.values():
+        link = get_link(outbound.svc.state_engine, "category", category.magento_id)
+        assert (link.status, link.pos_id) == ("synced", str(category.id))
 
     outbound.writes(clear=True)
     assert outbound.push("categories", full=True).counts["unchanged"] == 12
@@ -83,6 +87,9 @@ def test_customers_are_created_linked_and_merged_never_erasing_magento_fields(ou
         assert stored[email]["id"] == customer.magento_id
         assert (stored[email]["firstname"], stored[email]["lastname"]) == (customer.first_name, customer.last_name)
     assert stored["grace.hopper@example.com"]["lastname"] == "Hopper"
+    for customer in customers.values():
+        link = get_link(outbound.svc.state_engine, "customer", customer.magento_id)
+        assert (link.status, link.pos_id) == ("synced", str(customer.id))
 
     # A merchandiser gives Ada an address and a customer group in Magento.
     ada = customers["ada.lovelace@example.com"]

@@ -29,11 +29,13 @@ from syncapi.outbound.context import READ_BATCH, Outcome, PushContext, Tally, ou
 from syncapi.outbound.delta import HASH_CATEGORIES, Reader, hash_of, load_watermark, save_watermark
 from syncapi.pos.errors import PosError
 from syncapi.pos.gateway import Category
-from syncapi.state import get_hashes, put_hashes
+from syncapi.state import LINK_SYNCED, get_hashes, put_hashes, record_links
 
 log = logging.getLogger(__name__)
 
 KIND = "categories"
+#: The links entity of a pushed record (its POS record is the POS id).
+LINK_CATEGORY = "category"
 #: Deepest category tree walked up from a category to its top (guards against a cycle in the POS data).
 MAX_DEPTH = 50
 
@@ -147,6 +149,12 @@ class CategoryPush:
                     getattr(self.tally, change)(str(category.id))
             if accepted:
                 put_hashes(self.ctx.state_engine, HASH_CATEGORIES, accepted)
+                # The link answers "where did this Magento category go in the POS" for categories made by a push.
+                record_links(
+                    self.ctx.state_engine,
+                    LINK_CATEGORY,
+                    [(magento_id, LINK_SYNCED, pos_id, None) for pos_id, (_hash, magento_id) in accepted.items()],
+                )
 
     def _push_one(self, category: Category, parent_id: int, stored: dict) -> tuple[Outcome, str]:
         """Write one category; `(outcome with the Magento id as result, "created"|"updated"|"unchanged")`."""

@@ -19,9 +19,11 @@ from syncapi.outbound.context import READ_BATCH, Outcome, PushContext, outcome_o
 from syncapi.outbound.delta import HASH_CUSTOMERS, Reader, changed_keys, hash_of, load_watermark, save_watermark
 from syncapi.pos.errors import PosError
 from syncapi.pos.gateway import Customer
-from syncapi.state import put_hashes
+from syncapi.state import LINK_SYNCED, put_hashes, record_links
 
 KIND = "customers"
+#: The links entity of a pushed record (its POS record is the POS id).
+LINK_CUSTOMER = "customer"
 
 
 def push_customers(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
@@ -82,6 +84,12 @@ class CustomerPush:
             getattr(tally, change)(key)
         if accepted:
             put_hashes(self.ctx.state_engine, HASH_CUSTOMERS, accepted)
+            # The link answers "where did this Magento customer go in the POS" for customers made by a push.
+            record_links(
+                self.ctx.state_engine,
+                LINK_CUSTOMER,
+                [(magento_id, LINK_SYNCED, pos_id, None) for pos_id, (_hash, magento_id) in accepted.items()],
+            )
 
     def _push_one(self, customer: Customer) -> tuple[Outcome, str]:
         """Write one customer; `(outcome with the Magento id as result, "created"|"updated"|"unchanged")`."""
