@@ -55,6 +55,9 @@ def test_a_partial_run_exits_3_and_lists_its_errors(outbound, magento):
     assert result.stdout.splitlines()[0].endswith("started (only BOOT-1, SOCK-1)")
     assert "partial: 1 created, 0 updated, 0 unchanged, 1 failed" in result.output
     assert "BOOT-1: attribute set 'Footwear' does not exist in Magento" in result.stderr
+    # The contract's `--sku SKU ...`: several SKUs after one --sku name the same records.
+    again = invoke(outbound, "products", "--sku", "BOOT-1", "SOCK-1", "--force")
+    assert again.stdout.splitlines()[0].endswith("started (only BOOT-1, SOCK-1)"), again.output
 
 
 def test_a_failed_run_exits_1_and_says_why(outbound, magento):
@@ -75,6 +78,8 @@ def test_bad_arguments_are_refused_before_any_run(outbound):
         (("products", "--full", "--sku", "A"), "either --full or --sku/--id"),
         (("sales", "--force"), "--force is not accepted for sales"),
         (("orders",), "'orders' is not one of"),
+        (("products", "A"), "name records with --sku or --id"),
+        (("customers", "--id", "3", "x"), "--id takes POS ids"),
     ):
         result = invoke(outbound, *args)
         assert result.exit_code == 2, args

@@ -91,9 +91,32 @@ def _job(kind: str):
 @click.option("--id", "ids", multiple=True, type=int, help="Only this POS id (categories, customers); repeatable.")
 @click.option("--force", is_flag=True, help="Send records even when unchanged since Magento last accepted them.")
 @click.option("--verbose", is_flag=True, help="Show the service's log lines too.")
+@click.argument("more_keys", nargs=-1, metavar="[KEY]...")
 @with_appcontext
-def sync_command(kind: str, full: bool, skus: tuple[str, ...], ids: tuple[int, ...], force: bool, verbose: bool):
-    """Run one push (products, stock, prices, categories, customers) or the sales reconcile now."""
+def sync_command(
+    kind: str,
+    full: bool,
+    skus: tuple[str, ...],
+    ids: tuple[int, ...],
+    force: bool,
+    verbose: bool,
+    more_keys: tuple[str, ...],
+):
+    """Run one push (products, stock, prices, categories, customers) or the sales reconcile now.
+
+    Keys after the options are more --sku values (more --id values when only --id is given), so
+    `--sku A B C` works like `--sku A --sku B --sku C`.
+    """
+    if more_keys:
+        if not (skus or ids):
+            raise click.UsageError(f"unexpected {' '.join(more_keys)!r}: name records with --sku or --id")
+        if skus:
+            skus = (*skus, *more_keys)
+        else:
+            try:
+                ids = (*ids, *(int(key) for key in more_keys))
+            except ValueError:
+                raise click.UsageError(f"--id takes POS ids (whole numbers), got {' '.join(more_keys)!r}") from None
     if skus and kind not in SKU_KINDS:
         raise click.UsageError(f"--sku is only for {', '.join(SKU_KINDS)}; use --id for {', '.join(ID_KINDS)}")
     if ids and kind not in ID_KINDS:
