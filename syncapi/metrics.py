@@ -9,6 +9,7 @@ logs a warning, it never fails the webhook, job or Magento call being measured.
 
 Call these from the rest of the service:
     count_webhook(event, status)                        syncapi_webhooks_total{event,status}
+    webhook_counter(event)                              the same, counted by Queues.enqueue as it queues
     observe_job(func, outcome, seconds)                 syncapi_jobs_total{func,outcome},
                                                         syncapi_job_duration_seconds{func}
     count_items(kind, outcome, n=1)                     syncapi_items_pushed_total{kind,outcome}
@@ -20,6 +21,7 @@ with a SKU in it): every distinct value is a series kept forever.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -36,6 +38,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from rq.registry import FailedJobRegistry
 
 from syncapi import services
+from syncapi.queues import Counted
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,12 @@ _last_warning = 0.0
 def count_webhook(event: str, status: str | int, *, connection: redis_lib.Redis | None = None) -> None:
     """Count one webhook delivery of `event` answered with `status` (e.g. `queued`, `duplicate`, 401)."""
     _record(connection, [(WEBHOOKS, (event, status), 1)], [])
+
+
+@functools.lru_cache(maxsize=64)  # event names are checked against the known ones before anything is queued
+def webhook_counter(event: str) -> Counted:
+    """Where `Queues.enqueue` counts a delivery of `event` by its outcome, in the enqueue's own round trip."""
+    return Counted(WEBHOOKS.key, _field((event, "queued")), _field((event, "duplicate")))
 
 
 def observe_job(func: str, outcome: str, seconds: float, *, connection: redis_lib.Redis | None = None) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import redis
 from rq import Callback, Queue, Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from syncapi.config import Settings
@@ -71,6 +71,49 @@ class Enqueued:
     status: str
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A counter hash field to add 1 to by an enqueue's outcome: `queued_field` or `duplicate_field` of `key`."""
+
+    key: str
+    queued_field: str
+    duplicate_field: str
+
+
+_QUEUED, _DUPLICATE, _HELD_BY_FINISHED_JOB = 1, 0, 2
+
+#: Enqueue in one round trip: what `Queues.enqueue` decides, and rq's unique enqueue (save the job hash unless the
+#: key exists, expire it, push its id, register the queue), atomically, so two deliveries at once queue one job.
+#: KEYS: the job's key, its follow-up's key, the queue, rq's set of queues, optionally a counter hash.
+#: ARGV: the two ids, the job's TTL in seconds, the counter fields for queued and duplicate, then the job's fields.
+#: Answers {candidate (1 or 2), outcome}: 1 queued, 0 duplicate, 2 held by a finished or failed job.
+_ENQUEUE_SCRIPT = f"""
+local function count(field)
+  if KEYS[5] then redis.pcall('HINCRBY', KEYS[5], field, 1) end
+end
+for i = 1, 2 do
+  local status = redis.call('HGET', KEYS[i], 'status')
+  if not (i == 1 and status == '{JobStatus.STARTED.value}') then
+    if {" or ".join(f"status == '{state.value}'" for state in sorted(PENDING_STATES))}
+        or (not status and redis.call('EXISTS', KEYS[i]) == 1) then
+      count(ARGV[5])
+      return {{i, {_DUPLICATE}}}
+    end
+    if status then
+      return {{i, {_HELD_BY_FINISHED_JOB}}}
+    end
+    redis.call('HSET', KEYS[i], unpack(ARGV, 6))
+    local ttl = tonumber(ARGV[3])
+    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+    redis.call('RPUSH', KEYS[3], ARGV[i])
+    redis.call('SADD', KEYS[4], KEYS[3])
+    count(ARGV[4])
+    return {{i, {_QUEUED}}}
+  end
+end
+"""
+
+
 class Queues:
     """The service's RQ queues over one Redis connection."""
 
@@ -78,6 +121,7 @@ class Queues:
         self.connection = connection
         self.settings = settings
         self._queues = {name: Queue(name, connection=connection) for name in QUEUE_NAMES}
+        self._enqueue_script = connection.register_script(_ENQUEUE_SCRIPT)
 
     def __getitem__(self, name: str) -> Queue:
         return self._queues[name]
@@ -85,46 +129,62 @@ class Queues:
     def __iter__(self):
         return iter(self._queues.values())
 
-    def enqueue(self, queue_name: str, func, *args, job_id: str, meta: dict | None = None, **kwargs) -> Enqueued:
+    def enqueue(
+        self,
+        queue_name: str,
+        func,
+        *args,
+        job_id: str,
+        meta: dict | None = None,
+        counter: Counted | None = None,
+        **kwargs,
+    ) -> Enqueued:
         """Queue `func(*args, **kwargs)` under `job_id` unless the same job is already waiting.
 
         A job that is waiting (queued, scheduled for a retry) makes this a `duplicate`. A job that is
         already running may have read its record before the change being announced now, so one follow-up
         (`<job_id>-again`) is queued behind it. A finished or failed job is replaced, so a later event for
         the same record is never lost. `meta` (e.g. the webhook delivery id) is stored with the job for
-        operators; it never takes part in deduplication. Raises `QueueUnavailableError` when Redis cannot be
-        reached, so callers never report success for work that is not in Redis.
+        operators; it never takes part in deduplication. `counter` is counted once, by outcome, in the same round
+        trip. Raises `QueueUnavailableError` when Redis cannot be reached, so callers never report success for
+        work that is not in Redis.
         """
         queue = self._queues[queue_name]
         candidates = (job_id, f"{job_id}{FOLLOW_UP_SUFFIX}")
         try:
-            # One round trip reads both statuses; the whole job is loaded only when it has to be replaced.
-            for candidate, status in zip(candidates, self._statuses(candidates), strict=True):
-                if status == JobStatus.STARTED and candidate == job_id:
-                    continue
-                if status in PENDING_STATES:
-                    return Enqueued(candidate, "duplicate")
-                if status is not None:
-                    existing = _fetch(candidate, self.connection)
-                    if existing is not None:
-                        existing.delete(remove_from_queue=True)
-                try:
-                    queue.enqueue(
-                        func, args=args, kwargs=kwargs, unique=True, meta=meta or {}, **self.job_options(candidate)
-                    )
-                except DuplicateJobError:
-                    return Enqueued(candidate, "duplicate")
-                return Enqueued(candidate, "queued")
+            fields = self._job_fields(queue, func, args, kwargs, job_id, meta)
+            keys = [Job.key_for(candidates[0]), Job.key_for(candidates[1]), queue.key, Queue.redis_queues_keys]
+            argv = [*candidates, QUEUED_TTL_S, "", ""]
+            if counter is not None:
+                keys.append(counter.key)
+                argv[3:5] = [counter.queued_field, counter.duplicate_field]
+            for _ in range(len(candidates) + 1):
+                # One round trip reads both statuses and queues the job (or counts a duplicate), atomically.
+                index, outcome = self._enqueue_script(keys=keys, args=[*argv, *fields])
+                candidate = candidates[index - 1]
+                if outcome != _HELD_BY_FINISHED_JOB:
+                    return Enqueued(candidate, "queued" if outcome == _QUEUED else "duplicate")
+                # A finished or failed job holds the id: rq removes it (and its registry entries), then try again.
+                existing = _fetch(candidate, self.connection)
+                if existing is not None:
+                    existing.delete(remove_from_queue=True)
+                else:  # a hash rq cannot load as a job: nothing to keep
+                    self.connection.delete(Job.key_for(candidate))
         except redis.RedisError as exc:
             raise QueueUnavailableError(f"Redis at {_where(self.connection)} did not answer: {exc}") from exc
-        raise AssertionError("unreachable")  # the follow-up id is never skipped
+        raise QueueUnavailableError(f"job {job_id} kept being replaced in Redis at {_where(self.connection)}")
 
-    def _statuses(self, job_ids) -> list[JobStatus | None]:
-        with self.connection.pipeline(transaction=False) as pipeline:
-            for each in job_ids:
-                pipeline.hget(Job.key_for(each), "status")
-            raw = pipeline.execute()
-        return [JobStatus(value.decode()) if value else None for value in raw]
+    def _job_fields(self, queue: Queue, func, args, kwargs, job_id: str, meta: dict | None) -> list:
+        """The job's hash as rq would write it on enqueue, as a flat field, value list (the same for both ids)."""
+        options = self.job_options(job_id)
+        options["timeout"] = options.pop("job_timeout")
+        job = queue.create_job(func, args=args, kwargs=kwargs, meta=meta or {}, **options)
+        queue._prepare_for_queue(job)  # origin, enqueued_at, timeout and status, exactly as rq's own enqueue sets them
+        fields = []
+        for name, value in job.to_dict().items():
+            if value is not None:
+                fields += (name, value)
+        return fields
 
     def job_options(self, job_id: str) -> dict:
         """The project's standard rq options for a job with id `job_id`."""

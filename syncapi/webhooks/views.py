@@ -59,6 +59,7 @@ def receive_magento(event_name: str | None = None):
             delivery.entity_id,
             job_id=job_id(delivery.route.entity, delivery.entity_id),
             meta={"event": delivery.event, "delivery_id": delivery_id},
+            counter=metrics.webhook_counter(delivery.event),  # counted in the enqueue's round trip, not another
         )
     except QueueUnavailableError as exc:
         _log(
@@ -86,6 +87,7 @@ def receive_magento(event_name: str | None = None):
         job_id=enqueued.job_id,
         status=enqueued.status,
         http_status=202,
+        counted=True,
     )
     return jsonify(status=enqueued.status, job_id=enqueued.job_id), 202
 
@@ -164,7 +166,17 @@ def _rejected(exc: WebhookRejectedError, event: str | None, started: float):
 
 
 def _log(
-    level: int, message: str, started: float, *, event, delivery_id, status, http_status, job_id=None, reason=None
+    level: int,
+    message: str,
+    started: float,
+    *,
+    event,
+    delivery_id,
+    status,
+    http_status,
+    job_id=None,
+    reason=None,
+    counted: bool = False,
 ) -> None:
     """One JSON log line per webhook, with the ids as fields; never the signature or the secret."""
     fields = {
@@ -178,5 +190,6 @@ def _log(
     if reason is not None:
         fields["reason"] = reason
     log.log(level, message, extra=fields)
-    if status != "unavailable":  # with Redis unreachable the counter could not be stored either
+    # With Redis unreachable the counter could not be stored either; an accepted delivery was counted as queued.
+    if status != "unavailable" and not counted:
         metrics.count_webhook(event or "unknown", status or http_status)
