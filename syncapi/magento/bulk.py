@@ -180,8 +180,11 @@ def wait(
                 counts=counts,
             )
         if now - started >= timeout_s:
+            ran = len(operations) - counts.get("open", 0) - counts.get("rejected", 0)
+            # Nothing run at all points at the consumer, whichever of the two limits was reached first.
+            hint = f"; {CONSUMER_HINT}" if ran == 0 else ""
             raise MagentoBulkTimeoutError(
-                f"bulk {submission.bulk_uuid} is not finished after {timeout_s:g} s ({counts})",
+                f"bulk {submission.bulk_uuid} is not finished after {timeout_s:g} s ({counts}){hint}",
                 bulk_uuid=submission.bulk_uuid,
                 counts=counts,
             )
