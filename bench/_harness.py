@@ -94,6 +94,10 @@ class Processes:
         self.names[process.pid] = name
         return process
 
+    def named(self, name: str) -> subprocess.Popen:
+        """The running process started as `name`."""
+        return next(p for p in self.started if self.names[p.pid] == name)
+
     def log(self, process: subprocess.Popen, tail_chars: int = 4000) -> str:
         """The end of what `process` wrote."""
         path = self.log_dir / f"{self.names[process.pid]}.log"
@@ -304,6 +308,30 @@ def order_webhook(order_id: int, delivery_id: str | None = None, state: str = "c
 def signed_headers(body: bytes, secret: str = BENCH_SECRET) -> dict:
     """Headers of a signed JSON webhook post of `body`."""
     return {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
+
+
+def cpu_seconds(root_pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by the processes `root_pids` and all their descendants (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, ...
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree = set(root_pids)
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree and pid not in tree}
+        tree |= children
+        grew = bool(children)
+    return sum(used.get(pid, 0.0) for pid in tree)
 
 
 def percentile(values: list[float], fraction: float) -> float:
