@@ -157,7 +157,7 @@ def test_redis_killed_and_restarted_under_webhooks_loses_nothing_it_accepted(sta
 
 # --- Magento failing and slow --------------------------------------------------------------------------------
 
-#: A third of Magento's answers are 503 or 429 (asking to wait 50 ms), and each takes 40 ms more.
+#: 30 % of Magento's answers are 503 or 429 (asking to wait 50 ms), and every answer takes 40 ms more.
 FLAKY_MAGENTO = {"error_rate": 0.3, "status_codes": [503, 429], "retry_after_s": 0.05, "latency_ms": 40}
 FLAKY_ORDERS = 120
 
