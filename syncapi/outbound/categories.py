@@ -25,8 +25,9 @@ from syncapi.magento.errors import (
     MagentoTransientError,
 )
 from syncapi.outbound import mapping
-from syncapi.outbound.context import READ_BATCH, Outcome, PushContext, Tally, outcome_of, push_lock, refused
-from syncapi.outbound.delta import HASH_CATEGORIES, Reader, hash_of, load_watermark, save_watermark
+from syncapi.outbound.context import Outcome, PushContext, Tally, outcome_of, push_lock, refused
+from syncapi.outbound.delta import HASH_CATEGORIES, hash_of
+from syncapi.outbound.runner import pos_ids, push_records
 from syncapi.pos.errors import PosError
 from syncapi.pos.gateway import Category
 from syncapi.state import LINK_SYNCED, get_hashes, put_hashes, record_links
@@ -43,32 +44,18 @@ MAX_DEPTH = 50
 def push_categories(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
     """One category run: the ids asked for, or what changed since the last run (everything with `full`)."""
     pusher = CategoryPush(ctx, ctx.tally)
-    ids: list[str] | None = None
-    if keys is not None:
-        ids = []
-        for key in keys:
-            if str(key).strip().isdigit():
-                ids.append(str(int(key)))
-            else:
-                ctx.tally.failed(str(key), f"{key!r} is not a POS category id")
-    watermark = load_watermark(ctx.state_engine, KIND)
-    reader = Reader(
-        ctx.gateway.changed_categories,
-        lambda chunk: ctx.gateway.get_categories([int(key) for key in chunk]),
-        after=None if full else watermark.cursor(),
-        keys=ids,
-        retry=[] if full or keys is not None else [key for key in watermark.retry if key.isdigit()],
-        batch_size=READ_BATCH,
+    push_records(
+        ctx,
+        KIND,
+        changed=ctx.gateway.changed_categories,
+        by_keys=lambda chunk: ctx.gateway.get_categories([int(key) for key in chunk]),
+        key_of=lambda category: str(category.id),
+        push=pusher.push,
+        missing="no such category in the POS",
+        full=full,
+        keys=pos_ids(ctx, keys, "category"),
+        retry_ok=str.isdigit,
     )
-    seen: set[int] = set()
-    for records in reader.batches():
-        seen.update(record.id for record in records)
-        pusher.push(records)
-    for key in ids or ():
-        if int(key) not in seen:
-            ctx.tally.failed(key, "no such category in the POS")
-    if keys is None:
-        save_watermark(ctx.state_engine, KIND, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
 
 
 class CategoryPush:

@@ -15,8 +15,9 @@ from syncapi.magento import stores
 from syncapi.magento.errors import MagentoNotFoundError
 from syncapi.magento.search import SearchCriteria
 from syncapi.outbound import mapping
-from syncapi.outbound.context import READ_BATCH, Outcome, PushContext, outcome_of
-from syncapi.outbound.delta import HASH_CUSTOMERS, Reader, changed_keys, hash_of, load_watermark, save_watermark
+from syncapi.outbound.context import Outcome, PushContext, outcome_of
+from syncapi.outbound.delta import HASH_CUSTOMERS, changed_keys, hash_of
+from syncapi.outbound.runner import pos_ids, push_records
 from syncapi.pos.errors import PosError
 from syncapi.pos.gateway import Customer
 from syncapi.state import LINK_SYNCED, put_hashes, record_links
@@ -28,33 +29,18 @@ LINK_CUSTOMER = "customer"
 
 def push_customers(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
     """One customer run: the ids asked for, or what changed since the last run (everything with `full`)."""
-    pusher = CustomerPush(ctx)
-    ids: list[str] | None = None
-    if keys is not None:
-        ids = []
-        for key in keys:
-            if str(key).strip().isdigit():
-                ids.append(str(int(key)))
-            else:
-                ctx.tally.failed(str(key), f"{key!r} is not a POS customer id")
-    watermark = load_watermark(ctx.state_engine, KIND)
-    reader = Reader(
-        ctx.gateway.changed_customers,
-        lambda chunk: ctx.gateway.get_customers([int(key) for key in chunk]),
-        after=None if full else watermark.cursor(),
-        keys=ids,
-        retry=[] if full or keys is not None else [key for key in watermark.retry if key.isdigit()],
-        batch_size=READ_BATCH,
+    push_records(
+        ctx,
+        KIND,
+        changed=ctx.gateway.changed_customers,
+        by_keys=lambda chunk: ctx.gateway.get_customers([int(key) for key in chunk]),
+        key_of=lambda customer: str(customer.id),
+        push=CustomerPush(ctx).push,
+        missing="no such customer in the POS",
+        full=full,
+        keys=pos_ids(ctx, keys, "customer"),
+        retry_ok=str.isdigit,
     )
-    seen: set[int] = set()
-    for records in reader.batches():
-        seen.update(record.id for record in records)
-        pusher.push(records)
-    for key in ids or ():
-        if int(key) not in seen:
-            ctx.tally.failed(key, "no such customer in the POS")
-    if keys is None:
-        save_watermark(ctx.state_engine, KIND, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
 
 
 class CustomerPush:

@@ -14,9 +14,10 @@ from syncapi.magento import prices as magento_prices
 from syncapi.magento.client import batches
 from syncapi.outbound import mapping
 from syncapi.outbound.common import NOT_IN_POS, split_known
-from syncapi.outbound.context import READ_BATCH, PushContext, Tally, outcome_of
-from syncapi.outbound.delta import HASH_PRICES, Reader, changed_keys, hash_of, load_watermark, save_watermark
+from syncapi.outbound.context import PushContext, Tally, outcome_of
+from syncapi.outbound.delta import HASH_PRICES, changed_keys, hash_of
 from syncapi.outbound.lists import send_entries
+from syncapi.outbound.runner import push_records
 from syncapi.pos.gateway import Price
 from syncapi.state import put_hashes
 
@@ -25,24 +26,17 @@ KIND = "prices"
 
 def push_prices(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
     """One price run: the SKUs asked for, or what changed since the last run (everything with `full`)."""
-    watermark = load_watermark(ctx.state_engine, KIND)
-    reader = Reader(
-        ctx.gateway.changed_prices,
-        ctx.gateway.get_prices,
-        after=None if full else watermark.cursor(),
+    push_records(
+        ctx,
+        KIND,
+        changed=ctx.gateway.changed_prices,
+        by_keys=ctx.gateway.get_prices,
+        key_of=lambda price: price.sku,
+        push=lambda records: push_price_records(ctx, records, ctx.tally),
+        missing=NOT_IN_POS,
+        full=full,
         keys=keys,
-        retry=[] if full or keys else watermark.retry,
-        batch_size=READ_BATCH,
     )
-    seen: set[str] = set()
-    for records in reader.batches():
-        seen.update(record.sku for record in records)
-        push_price_records(ctx, records, ctx.tally)
-    for sku in keys or ():
-        if sku not in seen:
-            ctx.tally.failed(sku, NOT_IN_POS)
-    if keys is None:
-        save_watermark(ctx.state_engine, KIND, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
 
 
 def push_new_products(ctx: PushContext, skus: list[str]) -> None:

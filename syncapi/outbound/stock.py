@@ -12,9 +12,10 @@ from decimal import Decimal
 from syncapi.magento.inventory import SOURCE_ITEMS
 from syncapi.outbound import mapping
 from syncapi.outbound.common import NOT_IN_POS, split_known
-from syncapi.outbound.context import READ_BATCH, PushContext, Tally
-from syncapi.outbound.delta import HASH_STOCK, Reader, changed_keys, hash_of, load_watermark, save_watermark
+from syncapi.outbound.context import PushContext, Tally
+from syncapi.outbound.delta import HASH_STOCK, changed_keys, hash_of
 from syncapi.outbound.lists import send_entries
+from syncapi.outbound.runner import push_records
 from syncapi.pos.gateway import StockLevel
 from syncapi.state import put_hashes
 
@@ -23,24 +24,17 @@ KIND = "stock"
 
 def push_stock(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
     """One stock run: the SKUs asked for, or what changed since the last run (everything with `full`)."""
-    watermark = load_watermark(ctx.state_engine, KIND)
-    reader = Reader(
-        ctx.gateway.changed_stock,
-        lambda skus: levels_of(ctx, skus),
-        after=None if full else watermark.cursor(),
+    push_records(
+        ctx,
+        KIND,
+        changed=ctx.gateway.changed_stock,
+        by_keys=lambda skus: levels_of(ctx, skus),
+        key_of=lambda level: level.sku,
+        push=lambda levels: push_levels(ctx, levels, ctx.tally),
+        missing=NOT_IN_POS,
+        full=full,
         keys=keys,
-        retry=[] if full or keys else watermark.retry,
-        batch_size=READ_BATCH,
     )
-    seen: set[str] = set()
-    for levels in reader.batches():
-        seen.update(level.sku for level in levels)
-        push_levels(ctx, levels, ctx.tally)
-    for sku in keys or ():
-        if sku not in seen:
-            ctx.tally.failed(sku, NOT_IN_POS)
-    if keys is None:
-        save_watermark(ctx.state_engine, KIND, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
 
 
 def levels_of(ctx: PushContext, skus: list[str]) -> list[StockLevel]:

@@ -1,0 +1,61 @@
+"""The read loop every push but the product push shares: which POS records a run reads, and its watermark."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from syncapi.outbound.context import READ_BATCH, PushContext
+from syncapi.outbound.delta import Reader, load_watermark, save_watermark
+
+
+def pos_ids(ctx: PushContext, keys: list[str] | None, noun: str) -> list[str] | None:
+    """`keys` as POS ids in canonical form; a key that is not an id fails in the run as `not a POS <noun> id`."""
+    if keys is None:
+        return None
+    ids = []
+    for key in keys:
+        if str(key).strip().isdigit():
+            ids.append(str(int(key)))
+        else:
+            ctx.tally.failed(str(key), f"{key!r} is not a POS {noun} id")
+    return ids
+
+
+def push_records(
+    ctx: PushContext,
+    kind: str,
+    *,
+    changed: Callable[..., Any],
+    by_keys: Callable[[list[str]], list[Any]],
+    key_of: Callable[[Any], str],
+    push: Callable[[list[Any]], None],
+    missing: str,
+    full: bool = False,
+    keys: list[str] | None = None,
+    retry_ok: Callable[[str], bool] = lambda key: True,
+) -> None:
+    """One run of `kind`: the records of `keys`, or what changed since the last run (everything with `full`),
+    plus the keys the last run failed; each batch goes to `push`. A key the POS lacks fails with `missing`.
+    Only a run over what changed moves the watermark, so a run for a few keys never skips anything."""
+    watermark = load_watermark(ctx.state_engine, kind)
+    reader = Reader(
+        changed,
+        by_keys,
+        after=None if full else watermark.cursor(),
+        keys=keys,
+        retry=[] if full or keys is not None else [key for key in watermark.retry if retry_ok(key)],
+        batch_size=READ_BATCH,
+    )
+    seen: set[str] = set()
+    for records in reader.batches():
+        seen.update(key_of(record) for record in records)
+        push(records)
+    for key in _missing(keys, seen):
+        ctx.tally.failed(key, missing)
+    if keys is None:
+        save_watermark(ctx.state_engine, kind, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
+
+
+def _missing(keys: Iterable[str] | None, seen: set[str]) -> list[str]:
+    return [key for key in keys or () if key not in seen]
