@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from syncapi.outbound.context import PushContext, Tally
 from syncapi.outbound.delta import known_products
+from syncapi.state import put_hashes
 
 NOT_IN_MAGENTO = "not in Magento yet, so not sent; the product push sends it when it creates the product"
 NOT_IN_POS = "no such product in the POS"
@@ -36,3 +37,21 @@ def split_known(ctx: PushContext, skus: list[str], tally: Tally | None) -> set[s
             else:
                 ctx.recorder.error(sku, reason)
     return known
+
+
+def settle(
+    ctx: PushContext, hash_kind: str, sent: dict[str, str], failed: dict[str, str], stored: dict, tally: Tally | None
+) -> None:
+    """After a list call: keep the hashes Magento accepted, and count each SKU sent as created, updated or failed
+    (without a tally, failures are the run's errors: the work was done for another kind's run)."""
+    accepted = {sku: (value, None) for sku, value in sent.items() if sku not in failed}
+    if accepted:
+        put_hashes(ctx.state_engine, hash_kind, accepted)
+    for sku, message in failed.items():
+        if tally is not None:
+            tally.failed(sku, message)
+        else:
+            ctx.recorder.error(sku, message)
+    if tally is not None:
+        for sku in accepted:
+            (tally.updated if sku in stored else tally.created)(sku)

@@ -13,13 +13,12 @@ from __future__ import annotations
 from syncapi.magento import prices as magento_prices
 from syncapi.magento.client import batches
 from syncapi.outbound import mapping
-from syncapi.outbound.common import NOT_IN_POS, split_known
+from syncapi.outbound.common import NOT_IN_POS, settle, split_known
 from syncapi.outbound.context import PushContext, Tally, outcome_of
 from syncapi.outbound.delta import HASH_PRICES, changed_keys, hash_of
 from syncapi.outbound.lists import send_entries
 from syncapi.outbound.runner import push_records
 from syncapi.pos.gateway import Price
-from syncapi.state import put_hashes
 
 KIND = "prices"
 
@@ -85,17 +84,8 @@ def push_price_records(
         failed.update(
             send_entries(ctx, magento_prices.SPECIAL_PRICES_DELETE, "prices", entries, "remove special price")
         )
-    accepted = {sku: (changed[sku], None) for sku in (r.sku for r in to_send) if sku not in failed}
-    if accepted:
-        put_hashes(ctx.state_engine, HASH_PRICES, accepted)
-    for sku, message in failed.items():
-        if tally is not None:
-            tally.failed(sku, message)
-        else:
-            ctx.recorder.error(sku, message)
-    if tally is not None:
-        for sku in accepted:
-            (tally.updated if sku in stored else tally.created)(sku)
+    sent = {sku: changed[sku] for sku in (r.sku for r in to_send)}
+    settle(ctx, HASH_PRICES, sent, failed, stored, tally)
 
 
 def _special_prices(ctx: PushContext, skus: list[str]) -> tuple[list[dict], dict[str, str]]:

@@ -11,13 +11,12 @@ from decimal import Decimal
 
 from syncapi.magento.inventory import SOURCE_ITEMS
 from syncapi.outbound import mapping
-from syncapi.outbound.common import NOT_IN_POS, split_known
+from syncapi.outbound.common import NOT_IN_POS, settle, split_known
 from syncapi.outbound.context import PushContext, Tally
 from syncapi.outbound.delta import HASH_STOCK, changed_keys, hash_of
 from syncapi.outbound.lists import send_entries
 from syncapi.outbound.runner import push_records
 from syncapi.pos.gateway import StockLevel
-from syncapi.state import put_hashes
 
 KIND = "stock"
 
@@ -68,14 +67,4 @@ def push_levels(ctx: PushContext, levels: list[StockLevel], tally: Tally | None,
         for sku in wanted.keys() - changed.keys():
             tally.unchanged(sku)
     failed = send_entries(ctx, SOURCE_ITEMS, "sourceItems", [entries[sku] for sku in changed], "write stock")
-    accepted = {sku: (value, None) for sku, value in changed.items() if sku not in failed}
-    if accepted:
-        put_hashes(ctx.state_engine, HASH_STOCK, accepted)
-    for sku, message in failed.items():
-        if tally is not None:
-            tally.failed(sku, message)
-        else:
-            ctx.recorder.error(sku, message)
-    if tally is not None:
-        for sku in accepted:
-            (tally.updated if sku in stored else tally.created)(sku)
+    settle(ctx, HASH_STOCK, changed, failed, stored, tally)
