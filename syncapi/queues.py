@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ import redis
 from rq import Callback, Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.utils import get_call_string, now, utcformat
 
 from syncapi.config import Settings
 
@@ -41,7 +43,19 @@ PENDING_STATES = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHED
 #: Suffix of the one follow-up job queued behind a running job with the same id.
 FOLLOW_UP_SUFFIX = "-again"
 
+#: Longest argument shown in a job's description, as rq cuts it.
+DESCRIPTION_CHARS = 75
+
 _JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class _JobTemplate:
+    """The fields every job of one function on one queue shares, as rq writes them."""
+
+    func_name: str
+    instance: object  # the object of a bound method, else None
+    fields: dict
 
 
 class QueueUnavailableError(Exception):
@@ -122,6 +136,7 @@ class Queues:
         self.settings = settings
         self._queues = {name: Queue(name, connection=connection) for name in QUEUE_NAMES}
         self._enqueue_script = connection.register_script(_ENQUEUE_SCRIPT)
+        self._templates: dict[tuple[str, object], _JobTemplate] = {}
 
     def __getitem__(self, name: str) -> Queue:
         return self._queues[name]
@@ -175,16 +190,32 @@ class Queues:
         raise QueueUnavailableError(f"job {job_id} kept being replaced in Redis at {_where(self.connection)}")
 
     def _job_fields(self, queue: Queue, func, args, kwargs, job_id: str, meta: dict | None) -> list:
-        """The job's hash as rq would write it on enqueue, as a flat field, value list (the same for both ids)."""
-        options = self.job_options(job_id)
+        """The job's hash as rq would write it on enqueue, as a flat field, value list (the same for both ids).
+
+        What is the same for every job of one function on one queue (options, callbacks, origin) comes from a
+        job rq built once; only the call, its description, the metadata and the times are made per job.
+        """
+        template = self._templates.get((queue.name, func))
+        if template is None:
+            template = self._templates.setdefault((queue.name, func), self._job_template(queue, func))
+        serializer = queue.serializer
+        stamp = utcformat(now())
+        fields = dict(template.fields)
+        fields["created_at"] = fields["enqueued_at"] = stamp
+        fields["data"] = zlib.compress(serializer.dumps((template.func_name, template.instance, args, kwargs)))
+        fields["description"] = get_call_string(template.func_name, args, kwargs, max_length=DESCRIPTION_CHARS)
+        if meta:
+            fields["meta"] = serializer.dumps(meta)
+        return [item for field in fields.items() for item in field]
+
+    def _job_template(self, queue: Queue, func) -> _JobTemplate:
+        """What rq's own enqueue writes for every job of `func` on `queue`, whatever its id, arguments and time."""
+        options = self.job_options("template")
         options["timeout"] = options.pop("job_timeout")
-        job = queue.create_job(func, args=args, kwargs=kwargs, meta=meta or {}, **options)
+        job = queue.create_job(func, **options)
         queue._prepare_for_queue(job)  # origin, enqueued_at, timeout and status, exactly as rq's own enqueue sets them
-        fields = []
-        for name, value in job.to_dict().items():
-            if value is not None:
-                fields += (name, value)
-        return fields
+        fields = {name: value for name, value in job.to_dict().items() if value is not None}
+        return _JobTemplate(job.func_name, job._instance, fields)
 
     def job_options(self, job_id: str) -> dict:
         """The project's standard rq options for a job with id `job_id`."""

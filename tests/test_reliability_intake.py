@@ -54,6 +54,29 @@ def test_the_job_is_stored_as_rqs_own_unique_enqueue_stores_it(app, redis):
     assert (job.func_name, job.args, job.meta) == ("jobs.inbound.import_order", (42,), meta)
 
 
+@pytest.mark.parametrize(
+    ("func", "args", "kwargs", "meta"),
+    [
+        (record_call, ("trace", "x" * 200), {}, None),
+        (record_call, (), {"key": "trace", "value": "ünïcode"}, {"run_id": "r-1"}),
+        ("tests.test_reliability_intake.record_call", ("trace",), {"value": 3}, {}),
+    ],
+    ids=["long-argument-no-meta", "keywords-and-meta", "by-name"],
+)
+def test_every_call_shape_is_stored_as_rq_stores_it_after_the_first(app, redis, func, args, kwargs, meta):
+    """The shared part of a job's hash is built once per function: later jobs, with other arguments, other
+    keywords and other metadata, must still be stored exactly as rq stores them."""
+    queues = app.extensions["queues"]
+    queues.enqueue(QUEUE_INBOUND, func, "first", "call", job_id="first")  # builds what later jobs share
+    queues.enqueue(QUEUE_INBOUND, func, *args, job_id="ours", meta=meta, **kwargs)
+    reference = Queue(QUEUE_INBOUND, connection=redis)
+    reference.enqueue(func, args=args, kwargs=kwargs, unique=True, meta=meta, **queues.job_options("theirs"))
+
+    assert _hash_without_timestamps(redis, "ours") == _hash_without_timestamps(redis, "theirs")
+    job = Job.fetch("ours", connection=redis)
+    assert (job.args, job.kwargs, job.meta) == (args, kwargs, meta or {})
+
+
 def test_deliveries_racing_for_one_record_queue_one_job_and_run_it_once(app, redis):
     queues = app.extensions["queues"]
     start = threading.Barrier(50)
