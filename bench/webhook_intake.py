@@ -1,17 +1,21 @@
 """Webhook intake: signed order webhooks accepted per second by the service, against a bare Flask endpoint that
-only answers 202, both under the same gunicorn settings (gunicorn.conf.py) on the same machine in the same run.
+only answers 202, all under the same gunicorn settings (gunicorn.conf.py) on the same machine in the same run.
 
-Starts, on 127.0.0.1 only, a private redis-server (append-only file on, as production must run it), the service
-under gunicorn (`wsgi:app`) and the bare app under gunicorn (`bench._bare_app:create_bare_app()`), then drives
-each in turn with `wrk` (one load thread with keep-alive connections: the same light generator for both targets).
-Each round measures the bare app then the service, each a warm-up then a run bounded in requests and seconds, with
-Redis emptied before it. Every request is a distinct signed order webhook, so each one the service accepts is a
-new job in Redis (the most expensive path; a repeat is cheaper); the run checks that every 202 left its job there.
+Starts, on 127.0.0.1 only, a private redis-server (append-only file on, as production must run it) and, under
+gunicorn, three targets: the bare app (`bench._bare_app:create_bare_app()`), the bare app with one Redis write
+before it answers (`create_redis_app()`: the least any endpoint that answers only once the delivery is durable can
+do) and the service (`wsgi:app`). It drives each in turn with `wrk` (one load thread with keep-alive connections:
+the same light generator for all). Each round measures the three one after the other, each a warm-up then a run
+bounded in requests and seconds, with Redis emptied before it. Every request is a distinct signed order webhook, so
+each one the service accepts is a new job in Redis (the most expensive path; a repeat is cheaper); the run checks
+that every 202 left its job (or, for the Redis baseline, its body) there.
 
 Prints per round and per target: accepted requests per second, latency percentiles, and the CPU the target's
-server processes used per request (its gunicorn; for the service, Redis too). The verdict is the median of the
-rounds' ratios of accepted rates, service / bare (target >= 0.8). Last, the CPU each app costs per request in this
-process through Flask's test client, which other load on the machine barely moves: the figure to compare versions.
+server processes used per request (its gunicorn; for the targets that write to Redis, Redis too). The verdict is
+the median of the rounds' ratios of accepted rates, service / bare (target >= 0.8); beside it the same ratio for the
+Redis baseline (what the durable write alone leaves of the bare rate) and service / Redis baseline (what the
+service's own work costs on top of that write). Last, the CPU each app costs per request in this process through
+Flask's test client, which other load on the machine barely moves: the figure to compare versions.
 
     .venv/bin/python bench/webhook_intake.py            # needs wrk: apt-get install -y wrk
 
@@ -35,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import redis as redis_lib
-from _bare_app import WEBHOOK_PATH, create_bare_app
+from _bare_app import REDIS_LIST, WEBHOOK_PATH, create_bare_app, create_redis_app
 from _harness import (
     BENCH_SECRET,
     Processes,
@@ -52,6 +56,8 @@ from syncapi.webhooks.signature import SIGNATURE_HEADER, sign
 
 #: Target from the service's brief: the service accepts at least this share of what a bare endpoint does.
 TARGET_RATIO = 0.8
+#: The list each target that writes to Redis leaves one entry in per accepted webhook.
+QUEUED_KEYS = {"bare+redis": REDIS_LIST, "service": f"rq:queue:{QUEUE_INBOUND}"}
 #: Most requests and seconds one measured run may take; the warm-up before it.
 MAX_REQUESTS = 50_000
 MAX_DURATION_S = 30
@@ -79,7 +85,7 @@ class Run:
     p90_ms: float
     p99_ms: float
     max_ms: float
-    #: CPU seconds the target's server processes used during the run (gunicorn; plus Redis for the service).
+    #: CPU seconds the target's server processes used during the run (gunicorn; plus Redis if it writes there).
     server_cpu_s: float = 0.0
     #: Of which Redis's.
     redis_cpu_s: float = 0.0
@@ -199,7 +205,7 @@ def in_process_cpu_us(redis_url: str, tmp: Path, log_level: str) -> dict[str, fl
 
     environ = service_env(redis_url, f"sqlite:///{tmp / 'pos.db'}", "http://127.0.0.1:9", tmp, LOG_LEVEL=log_level)
     settings = Settings.from_env(environ=environ)
-    apps = {"bare": create_bare_app(), "service": create_app(settings)}
+    apps = {"bare": create_bare_app(), "bare+redis": create_redis_app(redis_url), "service": create_app(settings)}
     with open(os.devnull, "w") as devnull:
         logs.configure(settings, stream=devnull)  # the service's log lines, written but not shown
         connection = redis_lib.Redis.from_url(redis_url)
@@ -241,32 +247,38 @@ def report(results: dict[str, list[Run]], connections: int, requests: int, durat
         f"at most {requests} requests or {duration_s:g} s per run (medians over the rounds):"
     )
     print(
-        f"{'target':<10} {'accepted/s':>11} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'refused':>8} "
+        f"{'target':<11} {'accepted/s':>11} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'refused':>8} "
         f"{'server CPU ms/req':>18}"
     )
-    summaries = {target: summarise(runs) for target, runs in results.items()}
-    for target, s in summaries.items():
+    for target, runs in results.items():
+        s = summarise(runs)
         print(
-            f"{target:<10} {s['accepted_per_s']:>11.0f} {s['p50_ms']:>8.1f} {s['p90_ms']:>8.1f} {s['p99_ms']:>8.1f} "
+            f"{target:<11} {s['accepted_per_s']:>11.0f} {s['p50_ms']:>8.1f} {s['p90_ms']:>8.1f} {s['p99_ms']:>8.1f} "
             f"{s['max_ms']:>8.1f} {s['refused']:>8} {s['cpu_ms']:>18.3f}"
         )
-    # Each round measures both targets back to back, so a round's own ratio is the least disturbed by whatever
-    # else the machine does meanwhile; the verdict is their median.
-    pairs = list(zip(results["bare"], results["service"], strict=True))
-    ratios = sorted(service.accepted_per_s / bare.accepted_per_s for bare, service in pairs)
-    cpu_ratios = sorted(bare.cpu_ms_per_request / service.cpu_ms_per_request for bare, service in pairs)
-    ratio = statistics.median(ratios)
-    verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
-    print(
-        f"ratio service / bare, accepted per second: {ratio:.2f} (median of the rounds' ratios, "
-        f"{ratios[0]:.2f}-{ratios[-1]:.2f}; target >= {TARGET_RATIO}: {verdict})"
-    )
-    print(
-        f"ratio bare / service, server CPU per request: {statistics.median(cpu_ratios):.2f} "
-        f"({cpu_ratios[0]:.2f}-{cpu_ratios[-1]:.2f}; the first ratio on a machine running nothing else)"
-    )
+    ratio = round_ratios(results, "service", "bare", f"target >= {TARGET_RATIO}", TARGET_RATIO)
+    round_ratios(results, "bare+redis", "bare", "what one durable write leaves")
+    round_ratios(results, "service", "bare+redis", "the service's own work on top of that write")
     for target, runs in results.items():
         print(f"  {target} rounds, accepted/s: " + ", ".join(f"{r.accepted_per_s:.0f}" for r in runs))
+    return ratio
+
+
+def round_ratios(results: dict[str, list[Run]], numerator: str, denominator: str, what: str, target=None) -> float:
+    """Print and return the median over the rounds of `numerator`'s accepted rate over `denominator`'s, with the
+    inverse ratio of their server CPU per request beside it.
+
+    The targets of a round are measured one right after the other, so a round's own ratio is the least disturbed by
+    whatever else the machine does meanwhile; the verdict is their median."""
+    pairs = list(zip(results[denominator], results[numerator], strict=True))
+    ratios = sorted(top.accepted_per_s / bottom.accepted_per_s for bottom, top in pairs)
+    cpu_ratios = sorted(bottom.cpu_ms_per_request / top.cpu_ms_per_request for bottom, top in pairs)
+    ratio = statistics.median(ratios)
+    verdict = "" if target is None else (": met" if ratio >= target else ": MISSED")
+    print(
+        f"ratio {numerator} / {denominator}, accepted per second: {ratio:.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f}; "
+        f"{what}{verdict}); by server CPU per request: {statistics.median(cpu_ratios):.2f}"
+    )
     return ratio
 
 
@@ -291,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="intake-bench-") as tmp_name:
         tmp = Path(tmp_name)
         processes = Processes(tmp)
-        results: dict[str, list[Run]] = {"bare": [], "service": []}
+        results: dict[str, list[Run]] = {"bare": [], "bare+redis": [], "service": []}
         try:
             server = RedisServer(processes, tmp / "redis", appendonly=not args.no_aof)
             server.start()
@@ -299,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             pos_url = f"sqlite:///{tmp / 'pos.db'}"
             env = service_env(server.url(0), pos_url, "http://127.0.0.1:9", tmp, LOG_LEVEL=args.log_level)
             # gunicorn.conf.py's own defaults for both (processes from the CPU count, its threads), unless the
-            # caller's environment sets them: the same for the service and the baseline either way.
+            # caller's environment sets them: the same for the service and the baselines either way.
             for name in ("WEB_CONCURRENCY", "WEB_THREADS"):
                 if name in os.environ:
                     env[name] = os.environ[name]
@@ -307,11 +319,13 @@ def main(argv: list[str] | None = None) -> int:
                     env.pop(name, None)
             urls = {
                 "bare": start_web(processes, env, name="bare", app="bench._bare_app:create_bare_app()"),
+                "bare+redis": start_web(processes, env, name="bare-redis", app="bench._bare_app:create_redis_app()"),
                 "service": start_web(processes, env, name="service"),
             }
-            # Whose CPU each target is charged: its gunicorn (master and workers); the service's Redis too.
+            # Whose CPU each target is charged: its gunicorn (master and workers); Redis too if it writes there.
             pids = {
                 "bare": (processes.named("bare").pid, None),
+                "bare+redis": (processes.named("bare-redis").pid, server.process.pid),
                 "service": (processes.named("service").pid, server.process.pid),
             }
             warmup = tmp / "warmup.lua"
@@ -334,12 +348,12 @@ def main(argv: list[str] | None = None) -> int:
                         f"p99 {run.p99_ms:.1f} ms, server CPU {run.cpu_ms_per_request:.3f} ms/request"
                         f" (Redis {run.redis_cpu_ms_per_request:.3f})"
                     )
-                    if target == "service":
-                        queued = connection.llen(f"rq:queue:{QUEUE_INBOUND}")
-                        line += f", {queued} jobs in Redis for {run.accepted} accepted"
+                    if target in QUEUED_KEYS:
+                        queued = connection.llen(QUEUED_KEYS[target])
+                        line += f", {queued} in Redis for {run.accepted} accepted"
                         # Requests in flight when wrk stops were served but not counted: at most one per connection.
                         if not run.accepted <= queued <= run.accepted + args.connections:
-                            raise SystemExit(f"{run.accepted} webhooks were answered 202 but {queued} jobs are queued")
+                            raise SystemExit(f"{target}: {run.accepted} webhooks answered 202 but {queued} in Redis")
                     print(line, flush=True)
             cpu_us = in_process_cpu_us(server.url(1), tmp, args.log_level)
         finally:
@@ -347,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = report(results, args.connections, args.requests, args.duration)
     print(
         f"in-process CPU per request (Flask test client, least of {IN_PROCESS_PASSES} passes of "
-        f"{IN_PROCESS_REQUESTS}): bare {cpu_us['bare']:.0f} us, service {cpu_us['service']:.0f} us"
+        f"{IN_PROCESS_REQUESTS}): " + ", ".join(f"{target} {used:.0f} us" for target, used in cpu_us.items())
     )
     return 0 if ratio >= TARGET_RATIO else 1
 
