@@ -167,7 +167,7 @@ class Queues:
         queue = self._queues[queue_name]
         candidates = (job_id, f"{job_id}{FOLLOW_UP_SUFFIX}")
         try:
-            fields = self._job_fields(queue, func, args, kwargs, job_id, meta)
+            fields = self._job_fields(queue, func, args, kwargs, meta)
             keys = [Job.key_for(candidates[0]), Job.key_for(candidates[1]), queue.key, Queue.redis_queues_keys]
             argv = [*candidates, QUEUED_TTL_S, "", ""]
             if counter is not None:
@@ -189,7 +189,7 @@ class Queues:
             raise QueueUnavailableError(f"Redis at {_where(self.connection)} did not answer: {exc}") from exc
         raise QueueUnavailableError(f"job {job_id} kept being replaced in Redis at {_where(self.connection)}")
 
-    def _job_fields(self, queue: Queue, func, args, kwargs, job_id: str, meta: dict | None) -> list:
+    def _job_fields(self, queue: Queue, func, args, kwargs, meta: dict | None) -> list:
         """The job's hash as rq would write it on enqueue, as a flat field, value list (the same for both ids).
 
         What is the same for every job of one function on one queue (options, callbacks, origin) comes from a
