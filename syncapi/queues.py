@@ -6,6 +6,7 @@ timeout, result and failure TTLs, `Retry` with backoff and the failure callback.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import zlib
@@ -193,11 +194,15 @@ class Queues:
         """The job's hash as rq would write it on enqueue, as a flat field, value list (the same for both ids).
 
         What is the same for every job of one function on one queue (options, callbacks, origin) comes from a
-        job rq built once; only the call, its description, the metadata and the times are made per job.
+        job rq built once per function (or function name); only the call, its description, the metadata and the
+        times are made per job.
         """
-        template = self._templates.get((queue.name, func))
-        if template is None:
-            template = self._templates.setdefault((queue.name, func), self._job_template(queue, func))
+        if isinstance(func, str) or inspect.isfunction(func):
+            template = self._templates.get((queue.name, func))
+            if template is None:
+                template = self._templates.setdefault((queue.name, func), self._job_template(queue, func))
+        else:  # a bound method or a callable object: its instance is part of the job, so nothing is kept
+            template = self._job_template(queue, func)
         serializer = queue.serializer
         stamp = utcformat(now())
         fields = dict(template.fields)

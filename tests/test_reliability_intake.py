@@ -77,6 +77,29 @@ def test_every_call_shape_is_stored_as_rq_stores_it_after_the_first(app, redis, 
     assert (job.args, job.kwargs, job.meta) == (args, kwargs, meta or {})
 
 
+class Recorder:
+    """An object whose bound method is a job: the object itself travels with the job."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def record(self, value: str) -> None:
+        record_call(self.key, value)
+
+
+def test_a_bound_methods_object_travels_with_each_job(app, redis):
+    queues = app.extensions["queues"]
+    for name in ("first", "second"):
+        queues.enqueue(QUEUE_INBOUND, Recorder(f"trace-{name}").record, name, job_id=name)
+    Queue(QUEUE_INBOUND, connection=redis).enqueue(
+        Recorder("trace-second").record, args=("second",), unique=True, **queues.job_options("theirs")
+    )
+    assert _hash_without_timestamps(redis, "second") == _hash_without_timestamps(redis, "theirs")
+    SimpleWorker([QUEUE_INBOUND], connection=redis).work(burst=True)
+    assert redis.lrange("trace-first", 0, -1) == [b"first"]
+    assert redis.lrange("trace-second", 0, -1) == [b"second", b"second"]
+
+
 def test_deliveries_racing_for_one_record_queue_one_job_and_run_it_once(app, redis):
     queues = app.extensions["queues"]
     start = threading.Barrier(50)
