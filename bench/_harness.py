@@ -181,35 +181,42 @@ class RedisServer:
             self.processes.stop([self.process])
 
 
+def service_settings(redis_url: str, pos_url: str, magento_url: str, **settings: object) -> dict:
+    """The service's settings for a run, by environment-variable name (what `create_app` takes too): loopback
+    Redis, POS and sandbox, throwaway secrets, `settings` on top."""
+    values = {
+        "REDIS_URL": redis_url,
+        "POS_DATABASE_URL": pos_url,
+        "MAGENTO_BASE_URL": magento_url,
+        "MAGENTO_AUTH": "oauth1",
+        "MAGENTO_CONSUMER_KEY": DEV_MAGENTO_CONSUMER_KEY,
+        "MAGENTO_CONSUMER_SECRET": DEV_MAGENTO_CONSUMER_SECRET,
+        "MAGENTO_ACCESS_TOKEN": DEV_MAGENTO_ACCESS_TOKEN,
+        "MAGENTO_ACCESS_TOKEN_SECRET": DEV_MAGENTO_ACCESS_TOKEN_SECRET,
+        "WEBHOOK_SECRET": BENCH_SECRET,
+        "API_TOKEN": BENCH_API_TOKEN,
+        "LOG_LEVEL": "warning",
+    }
+    values.update({key: str(value) for key, value in settings.items()})
+    return values
+
+
 def service_env(redis_url: str, pos_url: str, magento_url: str, tmp: Path, **settings: object) -> dict:
-    """The environment for the service's processes: loopback Redis, POS and sandbox, throwaway secrets."""
+    """The environment for the service's processes: this one's, no `.env`, two gunicorn processes of eight
+    threads, and `service_settings()` (with `settings`, which may set any variable) on top."""
     env = dict(os.environ)
-    env.update(
-        {
-            "REDIS_URL": redis_url,
-            "POS_DATABASE_URL": pos_url,
-            "MAGENTO_BASE_URL": magento_url,
-            "MAGENTO_AUTH": "oauth1",
-            "MAGENTO_CONSUMER_KEY": DEV_MAGENTO_CONSUMER_KEY,
-            "MAGENTO_CONSUMER_SECRET": DEV_MAGENTO_CONSUMER_SECRET,
-            "MAGENTO_ACCESS_TOKEN": DEV_MAGENTO_ACCESS_TOKEN,
-            "MAGENTO_ACCESS_TOKEN_SECRET": DEV_MAGENTO_ACCESS_TOKEN_SECRET,
-            "WEBHOOK_SECRET": BENCH_SECRET,
-            "API_TOKEN": BENCH_API_TOKEN,
-            "LOG_LEVEL": "warning",
-            "SYNCAPI_DOTENV": str(Path(tmp) / "none.env"),
-            "WEB_CONCURRENCY": "2",
-            "WEB_THREADS": "8",
-        }
-    )
-    env.update({key: str(value) for key, value in settings.items()})
+    env.update({"SYNCAPI_DOTENV": str(Path(tmp) / "none.env"), "WEB_CONCURRENCY": "2", "WEB_THREADS": "8"})
+    env.update(service_settings(redis_url, pos_url, magento_url, **settings))
     return env
 
 
-def start_sandbox(processes: Processes, latency_ms: int = 0) -> str:
-    """Start the Magento sandbox as its own process on a free port; its base URL."""
+def start_sandbox(processes: Processes, latency_ms: int = 0, schema_path: str | None = None) -> str:
+    """Start the Magento sandbox as its own process on a free port; its base URL. `schema_path` is the schema it
+    validates request bodies against: None for its default (`$MAGENTO_SCHEMA_PATH`), "" for none."""
     port = free_port()
     argv = [sys.executable, "-m", "syncapi.sandbox", "--port", str(port), "--latency-ms", str(latency_ms)]
+    if schema_path is not None:
+        argv += ["--schema", schema_path]
     process = processes.start("sandbox", argv, dict(os.environ))
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/", process, "the sandbox")

@@ -26,7 +26,6 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,25 +38,20 @@ from pathlib import Path
 import redis as redis_lib
 from sqlalchemy import insert, update
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app import create_app  # noqa: E402
-from syncapi import db, services  # noqa: E402
-from syncapi.config import (  # noqa: E402
-    DEV_MAGENTO_ACCESS_TOKEN,
-    DEV_MAGENTO_ACCESS_TOKEN_SECRET,
-    DEV_MAGENTO_CONSUMER_KEY,
-    DEV_MAGENTO_CONSUMER_SECRET,
-)
-from syncapi.magento import current_client, inventory, media, products  # noqa: E402
-from syncapi.magento.client import client_for, path  # noqa: E402
-from syncapi.outbound import mapping  # noqa: E402
-from syncapi.pos import models as m  # noqa: E402
-from syncapi.pos.png import swatch_png  # noqa: E402
-from syncapi.runs import start_sync  # noqa: E402
-from syncapi.sandbox import SandboxControl  # noqa: E402
-from syncapi.state import create_run, get_run  # noqa: E402
+from _harness import Processes, service_settings, start_sandbox
+
+from app import create_app
+from syncapi import db, services
+from syncapi.magento import current_client, inventory, media, products
+from syncapi.magento.client import client_for, path
+from syncapi.outbound import mapping
+from syncapi.pos import models as m
+from syncapi.pos.png import swatch_png
+from syncapi.runs import start_sync
+from syncapi.sandbox import SandboxControl
+from syncapi.state import create_run, get_run
 
 #: Targets from the service's brief.
 TARGET_FULL_S = 120.0
@@ -66,13 +60,10 @@ TARGET_CHANGED_S = 10.0
 TARGET_RSS_MB = 300.0
 #: Most products a run of this script may generate (keeps it bounded).
 MAX_PRODUCTS = 200_000
-START_TIMEOUT_S = 30.0
 #: Seconds between two readings of the worker's memory.
 RSS_SAMPLE_S = 0.02
 #: Seconds the large initial push may take before the script gives up on it.
 LARGE_TIMEOUT_S = 1800
-BENCH_SECRET = "bench-webhook-secret"  # noqa: S105 - a throwaway key for a local run
-BENCH_API_TOKEN = "bench-api-token"  # noqa: S105
 LOCATION = "WEB"
 COLOURS = {
     "Black": (20, 20, 20),
@@ -89,64 +80,16 @@ VARIANT_EVERY = 20
 SALE_EVERY = 50
 
 
-class Processes:
-    """Processes started by the script, stopped at the end."""
-
-    def __init__(self, log_dir: Path):
-        self.log_dir = log_dir
-        self.started: list[subprocess.Popen] = []
-
-    def start(self, name: str, argv: list[str], env: dict) -> tuple[subprocess.Popen, Path]:
-        log_path = self.log_dir / f"{name}.log"
-        log = log_path.open("w")
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        self.started.append(process)
-        return process, log_path
-
-    def stop(self) -> None:
-        for process in self.started:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def start_sandbox(processes: Processes, latency_ms: int) -> str:
-    """The sandbox as its own process on a free port; its base URL."""
-    argv = [sys.executable, "-m", "syncapi.sandbox", "--port", "0", "--latency-ms", str(latency_ms), "--schema", ""]
-    process, log_path = processes.start("sandbox", argv, {**os.environ, "MAGENTO_SCHEMA_PATH": ""})
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        found = re.search(r"on (http://127\.0\.0\.1:\d+)/rest", log_path.read_text())
-        if found:
-            return found.group(1)
-        if process.poll() is not None:
-            raise SystemExit(f"the sandbox stopped: {log_path.read_text()}")
-        time.sleep(0.1)
-    raise SystemExit("the sandbox did not start")
-
-
 def settings_for(redis_url: str, pos_url: str, magento_url: str, concurrency: int) -> dict:
-    return {
-        "REDIS_URL": redis_url,
-        "POS_DATABASE_URL": pos_url,
-        "MAGENTO_BASE_URL": magento_url,
-        "MAGENTO_AUTH": "oauth1",
-        "MAGENTO_CONSUMER_KEY": DEV_MAGENTO_CONSUMER_KEY,
-        "MAGENTO_CONSUMER_SECRET": DEV_MAGENTO_CONSUMER_SECRET,
-        "MAGENTO_ACCESS_TOKEN": DEV_MAGENTO_ACCESS_TOKEN,
-        "MAGENTO_ACCESS_TOKEN_SECRET": DEV_MAGENTO_ACCESS_TOKEN_SECRET,
-        "WEBHOOK_SECRET": BENCH_SECRET,
-        "API_TOKEN": BENCH_API_TOKEN,
-        "POS_LOCATION_CODE": LOCATION,
-        "MAGENTO_CONCURRENCY": str(concurrency),
-        "JOB_MAX_RETRIES": "0",
-        "JOB_TIMEOUT": str(LARGE_TIMEOUT_S),
-        "LOG_LEVEL": "warning",
-    }
+    return service_settings(
+        redis_url,
+        pos_url,
+        magento_url,
+        POS_LOCATION_CODE=LOCATION,
+        MAGENTO_CONCURRENCY=concurrency,
+        JOB_MAX_RETRIES=0,
+        JOB_TIMEOUT=LARGE_TIMEOUT_S,
+    )
 
 
 # --- the catalogue --------------------------------------------------------------------------------------------
@@ -281,14 +224,14 @@ def push_in_worker(processes: Processes, app, env: dict, kind: str, name: str) -
     started_run = start_sync(svc, kind, "manual")
     argv = [sys.executable, "-m", "syncapi.worker", "--burst", "--processes", "1", "outbound"]
     started = time.perf_counter()
-    process, log_path = processes.start(name, argv, env)
+    process = processes.start(name, argv, env)
     peak = 0.0
     while process.poll() is None:
         peak = max(peak, peak_rss_mb(process.pid))
         time.sleep(RSS_SAMPLE_S)
     elapsed = time.perf_counter() - started
     if process.returncode != 0:
-        raise SystemExit(f"the worker failed ({process.returncode}): {log_path.read_text()[-2000:]}")
+        raise SystemExit(f"the worker failed ({process.returncode}): {processes.log(process, 2000)}")
     return elapsed, peak, get_run(svc.state_engine, started_run.run_id)
 
 
@@ -353,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     processes = Processes(tmp)
     results: list[tuple[str, str, str]] = []
     try:
-        magento_url = start_sandbox(processes, args.latency_ms)
+        magento_url = start_sandbox(processes, args.latency_ms, schema_path="")
         control = SandboxControl(magento_url)
         # The consumer runs bulk operations without a pause of its own; HTTP calls cost --latency-ms each.
         control.configure(bulk_operation_delay_s=0)

@@ -7,6 +7,16 @@ import os
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+#: Names for constraints and indexes in both the POS and the state tables, so migrations and error messages can
+#: refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 #: Seconds SQLite waits for a lock held by another process before it gives up.
 SQLITE_BUSY_TIMEOUT_S = 30
 #: Seconds a pooled connection may live before it is replaced (servers drop idle ones).

@@ -14,17 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from syncapi.magento import products
 from syncapi.pos.gateway import Customer, Product
 
 #: Bumped whenever what is sent for an unchanged POS record changes, so every record is sent once more.
 MAPPING_VERSION = 1
-
-STATUS_ENABLED = 1
-STATUS_DISABLED = 2
-VISIBILITY_NOT_VISIBLE = 1
-VISIBILITY_CATALOG_SEARCH = 4
-TYPE_SIMPLE = "simple"
-TYPE_CONFIGURABLE = "configurable"
 
 #: Product-interface fields that travel outside `custom_attributes`.
 TOP_LEVEL_FIELDS = ("name", "price", "status", "visibility", "weight")
@@ -306,7 +300,7 @@ def product_body(fields: ProductFields, *, creating: bool, create_only: frozense
 
 def disable_body(sku: str) -> dict:
     """The body that only disables a product (internet-active turned off): everything else stays as it is."""
-    return {"sku": sku, "status": STATUS_DISABLED}
+    return {"sku": sku, "status": products.STATUS_DISABLED}
 
 
 def product_hash_input(body: dict) -> dict:

@@ -265,7 +265,7 @@ class ProductPush:
         magento_categories: dict,
         style: tuple[dict[str, AttributeInfo], dict[str, str]] | None,
         *,
-        type_id: str = mapping.TYPE_SIMPLE,
+        type_id: str = products.TYPE_SIMPLE,
         sku: str | None = None,
     ) -> tuple[ProductFields, dict[str, object], frozenset[str]]:
         """The resolved fields of `product`; also the dynamic attributes sent and the codes of its set."""
@@ -275,7 +275,7 @@ class ProductPush:
             raise ProductError(str(exc)) from None
         info = self.attributes.attributes(set_id)
         values: dict[str, object] = {}
-        configurable_parent = type_id == mapping.TYPE_CONFIGURABLE
+        configurable_parent = type_id == products.TYPE_CONFIGURABLE
         for code, raw in mapping.pos_values(product).items():
             if code in mapping.CONFIGURABLE_CODES and (configurable_parent or style is not None):
                 continue  # a variant's option values come from its style; a parent has none of its own
@@ -316,8 +316,8 @@ class ProductPush:
             sku=sku,
             type_id=type_id,
             attribute_set_id=set_id,
-            status=mapping.STATUS_ENABLED if product.internet_active else mapping.STATUS_DISABLED,
-            visibility=mapping.VISIBILITY_NOT_VISIBLE if variant else mapping.VISIBILITY_CATALOG_SEARCH,
+            status=products.STATUS_ENABLED if product.internet_active else products.STATUS_DISABLED,
+            visibility=products.VISIBILITY_NOT_VISIBLE if variant else products.VISIBILITY_CATALOG_SEARCH,
             values={code: value for code, value in values.items() if value is not None},
             category_ids=category_ids,
             price=None if configurable_parent else mapping.number(product.retail_price),
@@ -414,7 +414,7 @@ class ProductPush:
                 _as_parent(base, code, any(m.internet_active for m in eligible)),
                 magento_categories,
                 None,
-                type_id=mapping.TYPE_CONFIGURABLE,
+                type_id=products.TYPE_CONFIGURABLE,
                 sku=code,
             )
         except ProductError as exc:

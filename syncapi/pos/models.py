@@ -34,16 +34,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
+from syncapi.db import NAMING_CONVENTION
 from syncapi.pos.gateway import TENDER_WEB_ORDERS
-
-#: Names for constraints and indexes, so migrations and error messages can refer to them on every backend.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 #: Digits and decimal places of money and quantity columns.
 MONEY_PRECISION = 12

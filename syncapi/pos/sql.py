@@ -466,20 +466,10 @@ class SqlPosGateway:
 
     def find_invoice(self, magento_invoice_id: int) -> Invoice | None:
         """The invoice written for this Magento invoice, with the sum paid against it."""
-        invoices = m.Invoice.__table__
-        payments = m.Payment.__table__
-        paid = (
-            select(func.coalesce(func.sum(payments.c.amount), 0))
-            .where(payments.c.invoice_id == invoices.c.id)
-            .scalar_subquery()
-        )
         magento_invoice_id = validation.valid_magento_id(magento_invoice_id, "find invoice")
-        with _database_errors("find invoice"), self.engine.connect() as connection:
-            row = connection.execute(
-                select(invoices, type_coerce(paid, m.Money()).label("paid")).where(
-                    invoices.c.magento_invoice_id == magento_invoice_id
-                )
-            ).first()
+        row = self._document_with_sum(
+            m.Invoice, "magento_invoice_id", magento_invoice_id, m.Payment, "invoice_id", "find invoice"
+        )
         if row is None:
             return None
         return Invoice(
@@ -489,26 +479,16 @@ class SqlPosGateway:
             sale_id=row.sale_id,
             customer_id=row.customer_id,
             grand_total=row.grand_total,
-            paid=_money(row.paid),
+            paid=_money(row.total),
             created_at=row.created_at,
         )
 
     def find_credit_note(self, magento_creditmemo_id: int) -> CreditNote | None:
         """The credit note written for this Magento credit memo, with the sum refunded against it."""
-        notes = m.CreditNote.__table__
-        refunds = m.Refund.__table__
-        refunded = (
-            select(func.coalesce(func.sum(refunds.c.amount), 0))
-            .where(refunds.c.credit_note_id == notes.c.id)
-            .scalar_subquery()
-        )
         magento_creditmemo_id = validation.valid_magento_id(magento_creditmemo_id, "find credit note")
-        with _database_errors("find credit note"), self.engine.connect() as connection:
-            row = connection.execute(
-                select(notes, type_coerce(refunded, m.Money()).label("refunded")).where(
-                    notes.c.magento_creditmemo_id == magento_creditmemo_id
-                )
-            ).first()
+        row = self._document_with_sum(
+            m.CreditNote, "magento_creditmemo_id", magento_creditmemo_id, m.Refund, "credit_note_id", "find credit note"
+        )
         if row is None:
             return None
         return CreditNote(
@@ -519,9 +499,26 @@ class SqlPosGateway:
             invoice_id=row.invoice_id,
             customer_id=row.customer_id,
             grand_total=row.grand_total,
-            refunded=_money(row.refunded),
+            refunded=_money(row.total),
             created_at=row.created_at,
         )
+
+    def _document_with_sum(self, document, id_column: str, magento_id: int, entries, key_column: str, action: str):
+        """The `document` row whose `id_column` is `magento_id`, with `total`: the sum of the `amount` of its
+        `entries` (payments of an invoice, refunds of a credit note), found by their `key_column`; None if none."""
+        documents = document.__table__
+        amounts = entries.__table__
+        total = (
+            select(func.coalesce(func.sum(amounts.c.amount), 0))
+            .where(amounts.c[key_column] == documents.c.id)
+            .scalar_subquery()
+        )
+        with _database_errors(action), self.engine.connect() as connection:
+            return connection.execute(
+                select(documents, type_coerce(total, m.Money()).label("total")).where(
+                    documents.c[id_column] == magento_id
+                )
+            ).first()
 
     # --- writes ------------------------------------------------------------------------------------------
 

@@ -108,8 +108,27 @@ class Fault:
         return route_path.startswith(self.path_prefix)
 
 
+class ScopedValues:
+    """Values per scope, in `values`: `all` the global ones, a store code's its overrides (products, categories)."""
+
+    values: dict[str, dict[str, Any]]
+
+    def value(self, code: str, store: str = "all") -> Any:
+        """The value of `code` as seen from `store` (its override, else the global value)."""
+        if store != "all" and code in self.values.get(store, {}):
+            return self.values[store][code]
+        return self.values["all"].get(code)
+
+    def effective(self, store: str = "all") -> dict[str, Any]:
+        """Every value as seen from `store`."""
+        merged = dict(self.values["all"])
+        if store != "all":
+            merged.update(self.values.get(store, {}))
+        return merged
+
+
 @dataclass
-class Product:
+class Product(ScopedValues):
     """A product: attribute values per scope (`all` = global, else a store code's overrides) and the rest."""
 
     id: int
@@ -126,22 +145,9 @@ class Product:
     configurable_options: list[dict] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
 
-    def value(self, code: str, store: str = "all") -> Any:
-        """The value of attribute `code` as seen from `store` (its override, else the global value)."""
-        if store != "all" and code in self.values.get(store, {}):
-            return self.values[store][code]
-        return self.values["all"].get(code)
-
-    def effective(self, store: str = "all") -> dict[str, Any]:
-        """Every attribute value as seen from `store`."""
-        merged = dict(self.values["all"])
-        if store != "all":
-            merged.update(self.values.get(store, {}))
-        return merged
-
 
 @dataclass
-class Category:
+class Category(ScopedValues):
     """A category: values per scope like products, plus its place in the tree."""
 
     id: int
@@ -152,13 +158,6 @@ class Category:
     created_at: str
     updated_at: str
     values: dict[str, dict[str, Any]] = field(default_factory=lambda: {"all": {}})
-
-    def effective(self, store: str = "all") -> dict[str, Any]:
-        """Every value as seen from `store`."""
-        merged = dict(self.values["all"])
-        if store != "all":
-            merged.update(self.values.get(store, {}))
-        return merged
 
 
 @dataclass
