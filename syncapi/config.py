@@ -28,6 +28,12 @@ DEV_MAGENTO_ACCESS_TOKEN_SECRET = "sandbox-access-token-secret"  # noqa: S105
 MAGENTO_AUTH_OAUTH1 = "oauth1"
 MAGENTO_AUTH_BEARER = "bearer"
 
+#: Webhook signature schemes (`WEBHOOK_AUTH`): Mage-OS Async Events' HMAC, Adobe I/O Events' RSA signatures.
+WEBHOOK_AUTH_HMAC = "hmac"
+WEBHOOK_AUTH_ADOBE_IO = "adobe-io"
+WEBHOOK_AUTH_SCHEMES = (WEBHOOK_AUTH_HMAC, WEBHOOK_AUTH_ADOBE_IO)
+ADOBE_IO_KEY_BASE_URL = "https://static.adobeioevents.com"
+
 
 class SettingsError(Exception):
     """A setting is missing or has a value the service cannot use."""
@@ -87,6 +93,14 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _schemes(value: str) -> tuple[str, ...]:
+    parts = tuple(part.lower() for part in _csv(value))
+    unknown = [part for part in parts if part not in WEBHOOK_AUTH_SCHEMES]
+    if unknown or not parts:
+        raise ValueError(f"expected a comma list of {', '.join(WEBHOOK_AUTH_SCHEMES)}, got {value!r}")
+    return tuple(dict.fromkeys(parts))
+
+
 def _setting(env: str, default: Any = None, parse: Callable[[str], Any] = _text, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -120,6 +134,9 @@ class Settings:
     product_create_only_fields: tuple[str, ...] = _setting("PRODUCT_CREATE_ONLY_FIELDS", (), _csv)
     push_inactive_products: bool = _setting("PUSH_INACTIVE_PRODUCTS", False, _bool)
     reconcile_interval_s: int = _setting("RECONCILE_INTERVAL", 600, _int)
+    webhook_auth: tuple[str, ...] = _setting("WEBHOOK_AUTH", (WEBHOOK_AUTH_HMAC,), _schemes)
+    adobe_io_key_base_url: str = _setting("ADOBE_IO_KEY_BASE_URL", ADOBE_IO_KEY_BASE_URL)
+    adobe_io_client_id: str | None = _setting("ADOBE_IO_CLIENT_ID")
 
     # The service's own settings (documented in the README).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))
@@ -200,7 +217,9 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in fill.items() if not getattr(self, k)})
 
     def _validated(self) -> Settings:
-        required = ["magento_base_url", "webhook_secret", "api_token"]
+        required = ["magento_base_url", "api_token"]
+        if WEBHOOK_AUTH_HMAC in self.webhook_auth:
+            required.append("webhook_secret")
         if self.magento_auth == MAGENTO_AUTH_OAUTH1:
             required += [
                 "magento_consumer_key",
@@ -216,6 +235,10 @@ class Settings:
         if not self.magento_base_url.startswith(("http://", "https://")):
             raise SettingsError(
                 f"setting MAGENTO_BASE_URL must start with http:// or https://, got {self.magento_base_url!r}"
+            )
+        if not self.adobe_io_key_base_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"setting ADOBE_IO_KEY_BASE_URL must start with http:// or https://, got {self.adobe_io_key_base_url!r}"
             )
         if bool(self.dashboard_user) != bool(self.dashboard_password):
             raise SettingsError("settings DASHBOARD_USER and DASHBOARD_PASSWORD must be given together")

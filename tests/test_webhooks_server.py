@@ -8,8 +8,8 @@ from http import HTTPStatus
 
 import requests
 
-from app import MAX_BODY_BYTES
 from syncapi.webhooks.signature import sign
+from syncapi.webhooks.views import WEBHOOK_MAX_BODY_BYTES
 from tests.conftest import TEST_WEBHOOK_SECRET
 from tests.fixtures_webhooks import WEBHOOK_URL, cloud_event, encode, inbound_jobs, raw_http
 
@@ -71,7 +71,7 @@ def test_burst_of_one_order_queues_one_job(webhook_server, redis):
 
 
 def test_chunked_body_over_the_limit_is_413_json(webhook_server, redis):
-    raw = sized_order(MAX_BODY_BYTES + 1)
+    raw = sized_order(WEBHOOK_MAX_BODY_BYTES + 1)
     status, headers, payload = raw_http(
         webhook_server,
         head(
@@ -90,7 +90,7 @@ def test_chunked_body_over_the_limit_is_413_json(webhook_server, redis):
 
 
 def test_chunked_body_of_exactly_the_limit_is_accepted(webhook_server, redis):
-    raw = sized_order(MAX_BODY_BYTES)
+    raw = sized_order(WEBHOOK_MAX_BODY_BYTES)
     status, _, payload = raw_http(
         webhook_server,
         head(
@@ -108,7 +108,7 @@ def test_chunked_body_of_exactly_the_limit_is_accepted(webhook_server, redis):
 
 
 def test_content_length_body_of_exactly_the_limit_is_accepted(webhook_server, redis):
-    raw = sized_order(MAX_BODY_BYTES, entity_id=3004)
+    raw = sized_order(WEBHOOK_MAX_BODY_BYTES, entity_id=3004)
     response = requests.post(f"{webhook_server}{WEBHOOK_URL}", data=raw, headers=signed_headers(raw), timeout=30)
     assert response.status_code == 202, response.text
     assert [job.id for job in inbound_jobs(redis)] == ["order-3004"]
@@ -122,19 +122,19 @@ def test_content_length_over_the_limit_is_413_before_reading(webhook_server, red
             [
                 "Content-Type: application/json",
                 f"X-Magento-Signature: {sign(raw, TEST_WEBHOOK_SECRET)}",
-                f"Content-Length: {MAX_BODY_BYTES + 1}",
+                f"Content-Length: {WEBHOOK_MAX_BODY_BYTES + 1}",
             ]
         ),
         [raw],  # far less than announced: the server must answer without waiting for the rest
     )
     assert status == 413
     assert headers["content-type"] == "application/json"
-    assert "1 MiB" in json.loads(payload)["message"]
+    assert "4 MiB" in json.loads(payload)["message"]
     assert inbound_jobs(redis) == []
 
 
 def test_content_length_shorter_than_the_body_reads_only_what_it_announces(webhook_server, redis):
-    raw = sized_order(2 * MAX_BODY_BYTES, entity_id=3005)
+    raw = sized_order(2 * WEBHOOK_MAX_BODY_BYTES, entity_id=3005)
     status, _, payload = raw_http(
         webhook_server,
         head(

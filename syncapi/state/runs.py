@@ -35,7 +35,9 @@ TRIGGER_SCHEDULE = "schedule"
 TRIGGER_MANUAL = "manual"
 TRIGGER_ANNOUNCED = "announced"
 TRIGGER_CLI = "cli"
-TRIGGERS = (TRIGGER_SCHEDULE, TRIGGER_MANUAL, TRIGGER_ANNOUNCED, TRIGGER_CLI)
+#: A webhook delivery whose events could not all be queued (their errors are the run's).
+TRIGGER_WEBHOOK = "webhook"
+TRIGGERS = (TRIGGER_SCHEDULE, TRIGGER_MANUAL, TRIGGER_ANNOUNCED, TRIGGER_CLI, TRIGGER_WEBHOOK)
 
 RUN_QUEUED = "queued"
 RUN_RUNNING = "running"

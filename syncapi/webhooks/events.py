@@ -29,25 +29,41 @@ CREDITMEMO = EventRoute("creditmemo", "jobs.inbound.import_creditmemo", ("entity
 # payloads are model data, where a category's id is `entity_id`, so that key is read when `id` is absent.
 CUSTOMER = EventRoute("customer", "jobs.inbound.import_customer", ("id", "entity_id"))
 CATEGORY = EventRoute("category", "jobs.inbound.import_category", ("id", "entity_id"))
+# An address announces its customer: Mage-OS sends `AddressInterface` (`customer_id`; its `id` is the address's),
+# Adobe's observer payloads carry the address model, whose customer is `parent_id`.
+ADDRESS_CUSTOMER = EventRoute("customer", "jobs.inbound.import_customer", ("parent_id", "customer_id"))
 
 #: Every event name the service accepts, in the order of the contract's table.
 EVENTS: MappingProxyType[str, EventRoute] = MappingProxyType(
     {
         "sales.order.created": ORDER,
         "sales.order.updated": ORDER,
+        "sales.order.paid": ORDER,
+        "sales.order.cancelled": ORDER,
         "observer.sales_order_save_after": ORDER,
         "sales.invoice.created": INVOICE,
+        "sales.invoice.paid": INVOICE,
         "observer.sales_order_invoice_save_after": INVOICE,
         "sales.creditmemo.created": CREDITMEMO,
         "observer.sales_order_creditmemo_save_after": CREDITMEMO,
         "customer.created": CUSTOMER,
         "customer.updated": CUSTOMER,
         "observer.customer_save_after_data_object": CUSTOMER,
+        "customer.address.created": ADDRESS_CUSTOMER,
+        "customer.address.updated": ADDRESS_CUSTOMER,
         "catalog.category.created": CATEGORY,
         "observer.catalog_category_save_after": CATEGORY,
     }
 )
 KNOWN_EVENTS: tuple[str, ...] = tuple(EVENTS)
+#: The metric label of every event name that is not a known one: labels come from a closed set, so a stranger
+#: posting to `/webhooks/magento/<anything>` cannot add a series.
+OTHER = "other"
+
+
+def label(name: str | None) -> str:
+    """The metric label for event `name`: the name itself when it is a known event, else `other`."""
+    return name if name in EVENTS else OTHER
 
 
 def event_name(raw: str) -> str:

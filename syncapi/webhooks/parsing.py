@@ -7,6 +7,7 @@ and a message that says what to fix.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
@@ -32,6 +33,15 @@ class WebhookRejectedError(Exception):
         self.event = event
 
 
+#: What a delivery or event id taken from a request must look like before it is kept anywhere (logs, job meta,
+#: which the dashboard shows): UUIDs and the like, nothing that could be markup.
+DELIVERY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+#: Most events in one Adobe I/O Events batch delivery (Adobe sends up to 20).
+MAX_BATCH_EVENTS = 20
+#: Where to subscribe an event whose body names none (Mage-OS Async Events 2.x and 3.x).
+PER_EVENT_URL = "/webhooks/magento/<event name>"
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One accepted webhook: the event, the record it announces and the job that imports it."""
@@ -41,19 +51,65 @@ class Delivery:
     entity_id: int
     style: str
     delivery_id: str | None = None
+    recipient: str | None = None
+    """Adobe I/O Events: the client id of the registration the event was sent for (`recipientclientid`)."""
 
 
-def parse_delivery(body: bytes, path_event: str | None = None) -> Delivery:
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed event of a kind the service does not handle; `event` is cut to `ECHO_CHARS` for the log."""
+
+    event: str
+    delivery_id: str | None = None
+    recipient: str | None = None
+
+
+def safe_id(value) -> str | None:
+    """`value` when it is an id of the expected form (`DELIVERY_ID`), else None: unchecked ids are never kept."""
+    return value if isinstance(value, str) and DELIVERY_ID.fullmatch(value) else None
+
+
+def parse_json(body: bytes, allow_batch: bool = False) -> dict | list:
+    """The JSON document in `body`: an object, or with `allow_batch` also an array of up to `MAX_BATCH_EVENTS`."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:  # includes UnicodeDecodeError and ints too long to convert
+        raise WebhookRejectedError(400, f"the body is not JSON: {_echo(str(exc))}") from None
+    except RecursionError:
+        raise WebhookRejectedError(400, "the body is not JSON this service reads: it is nested too deeply") from None
+    if allow_batch and isinstance(document, list):
+        if not document:
+            raise WebhookRejectedError(400, "the batch delivery holds no events")
+        if len(document) > MAX_BATCH_EVENTS:
+            raise WebhookRejectedError(
+                400, f"a batch delivery holds at most {MAX_BATCH_EVENTS} events, got {len(document)}"
+            )
+        return document
+    if not isinstance(document, dict):
+        raise WebhookRejectedError(400, f"the body must be a JSON object, got {_kind(document)}")
+    return document
+
+
+def parse_delivery(body: bytes, path_event: str | None = None) -> Delivery | Ignored:
     """The delivery in `body` (raw bytes) posted to the event `path_event` (None for `/webhooks/magento`)."""
-    document = _json_object(body)
+    return parse_event(parse_json(body), path_event)
+
+
+def parse_event(document, path_event: str | None = None) -> Delivery | Ignored:
+    """The delivery one JSON event `document` announces; `Ignored` for a well-formed event not handled here."""
+    if not isinstance(document, dict):
+        raise WebhookRejectedError(400, f"an event must be a JSON object, got {_kind(document)}")
+    recipient = None
     if "specversion" in document or "type" in document:
         raw_type = document.get("type")
         adobe = isinstance(raw_type, str) and raw_type.startswith(ADOBE_TYPE_PREFIX)
         style = STYLE_ADOBE if adobe else STYLE_CLOUDEVENTS
         envelope = _load(schemas.ADOBE_EVENT if adobe else schemas.CLOUD_EVENT, document, style)
         body_event = event_name(envelope["type"])
-        delivery_id = envelope["id"] or None
+        delivery_id = safe_id(envelope["id"])
         entity = envelope["data"]["value"] if adobe else envelope["data"]
+        if adobe:
+            recipient = envelope["recipientclientid"] or envelope["recipient_client_id"]
     else:
         style = STYLE_PLAIN
         envelope = _load(schemas.PLAIN_BODY, document, style)
@@ -62,22 +118,17 @@ def parse_delivery(body: bytes, path_event: str | None = None) -> Delivery:
         entity = envelope["data"]
 
     name = _resolve_event(body_event, path_event)
+    if name not in EVENTS:
+        return Ignored(_echo(name), delivery_id, recipient)
     route = EVENTS[name]
-    return Delivery(name, route, _entity_id(entity, route, name, style), style, delivery_id)
+    return Delivery(name, route, _entity_id(entity, route, name, style), style, delivery_id, recipient)
 
 
-def _json_object(body: bytes) -> dict:
-    try:
-        document = json.loads(body)
-    except ValueError as exc:  # includes UnicodeDecodeError and ints too long to convert
-        raise WebhookRejectedError(400, f"the body is not JSON: {_echo(str(exc))}") from None
-    except RecursionError:
-        raise WebhookRejectedError(400, "the body is not JSON this service reads: it is nested too deeply") from None
-    if not isinstance(document, dict):
-        kind = type(document).__name__ if document is not None else "null"
-        kind = {"list": "an array", "str": "a string", "int": "a number", "float": "a number"}.get(kind, kind)
-        raise WebhookRejectedError(400, f"the body must be a JSON object, got {kind}")
-    return document
+def _kind(document) -> str:
+    if document is None:
+        return "null"
+    names = {"list": "an array", "str": "a string", "int": "a number", "float": "a number"}
+    return names.get(type(document).__name__, type(document).__name__)
 
 
 _STYLE_NAMES = {
@@ -108,12 +159,9 @@ def _resolve_event(body_event: str | None, path_event: str | None) -> str:
     if name is None:
         raise WebhookRejectedError(
             422,
-            "no event name: send a CloudEvent whose type is the event, or post to /webhooks/magento/<event>; "
-            f"known events: {', '.join(KNOWN_EVENTS)}",
-        )
-    if name not in EVENTS:
-        raise WebhookRejectedError(
-            422, f"unknown event {_echo(name)!r}; known events: {', '.join(KNOWN_EVENTS)}", event=_echo(name)
+            'a {"data": ...} body names no event (Mage-OS Async Events 2.x and 3.x send none): subscribe each '
+            f"event with its own URL, {PER_EVENT_URL}, e.g. /webhooks/magento/sales.order.created; "
+            f"events handled: {', '.join(KNOWN_EVENTS)}",
         )
     return name
 

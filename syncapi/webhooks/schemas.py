@@ -76,6 +76,9 @@ class AdobeEventSchema(CloudEventSchema):
     """An Adobe I/O Events for Commerce event: a CloudEvent with `type` `com.adobe.commerce.<event>`."""
 
     data = fields.Nested(AdobeDataSchema, required=True)
+    # The registration's client id; older documentation and Adobe's SDK spell it `recipient_client_id`.
+    recipientclientid = fields.String(load_default=None)
+    recipient_client_id = fields.String(load_default=None)
 
 
 class PlainBodySchema(Schema):
