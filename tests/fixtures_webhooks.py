@@ -103,9 +103,14 @@ def _free_port() -> int:
 def webhook_server(tmp_path_factory):
     """The web process under gunicorn (2 workers x 8 threads) on a free port; yields its base URL."""
     tmp_path = tmp_path_factory.mktemp("webhook-server")
+    yield from run_gunicorn(tmp_path, base_settings(tmp_path))
+
+
+def run_gunicorn(tmp_path, settings: dict):
+    """Run the web process under gunicorn (2 workers x 8 threads) with `settings`; yield its base URL, then stop."""
     port = _free_port()
     env = dict(os.environ)
-    env.update({k: str(v) for k, v in base_settings(tmp_path).items()})
+    env.update({k: str(v) for k, v in settings.items()})
     env.update({"SYNCAPI_DOTENV": str(tmp_path / "none.env"), "WEB_CONCURRENCY": "2", "WEB_THREADS": "8"})
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log_file:

@@ -203,8 +203,8 @@ def _record_bad_events(total: int, bad: list[tuple[str, str]]) -> None:
         run = store.create_run(
             engine, store.KIND_SALES, store.TRIGGER_WEBHOOK, {"delivery": "adobe-io batch", "events": total}
         )
-        store.add_errors(engine, run.id, bad, failed=len(bad))
-        store.finish_run(engine, run.id)
+        store.add_errors(engine, run.run_id, bad, failed=len(bad))
+        store.finish_run(engine, run.run_id)
     except Exception as exc:  # the good events are queued; the bad ones are in this log line at least
         log.error(
             "batch events not recorded",
