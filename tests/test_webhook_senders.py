@@ -20,7 +20,7 @@ from app import create_app
 from syncapi import db, services
 from syncapi.config import Settings, SettingsError
 from syncapi.pos import models as m
-from syncapi.webhooks.adobe import KEY_TTL_S
+from syncapi.webhooks.adobe import KEY_TTL_S, MAX_KEY_FETCHES
 from tests.conftest import TEST_API_TOKEN, TEST_WEBHOOK_SECRET, base_settings
 from tests.fixtures_inbound import inbound_test_settings
 from tests.fixtures_webhooks import inbound_jobs, run_gunicorn
@@ -258,6 +258,23 @@ def test_a_key_path_of_another_form_is_never_fetched(adobe_app, redis, key_serve
         assert answer.status == 401
     assert key_server.fetches == []
     assert inbound_jobs(redis) == []
+
+
+def test_made_up_key_paths_cost_a_bounded_number_of_fetches(adobe_app, redis, key_server):
+    sender = AdobeIo(key_server, CLIENT_ID)
+    attempt = sender.build([sender.event("sales_order_save_after", {"entity_id": "8"})])
+    transport = flask_transport(adobe_app.test_client())
+    assert transport(attempt).status == 202  # the real keys are cached first
+    key_server.fetches.clear()
+    statuses = set()
+    for _ in range(40):
+        made_up = f"/prod/keys/pub-key-{uuid.uuid4()}.pem"
+        headers = {**attempt.headers, "x-adobe-public-key1-path": made_up, "x-adobe-public-key2-path": made_up}
+        statuses.add(transport(Attempt(attempt.path, headers, attempt.body)).status)
+    assert statuses == {401, 503}
+    assert 0 < len(key_server.fetches) < MAX_KEY_FETCHES  # the budget, less the real key fetched first
+    # A delivery signed with the cached keys is never held back.
+    assert transport(sender.build([sender.event("sales_order_save_after", {"entity_id": "9"})])).status == 202
 
 
 def test_a_key_that_cannot_be_fetched_is_503_and_adobe_retries_it_in(adobe_app, redis, key_server):

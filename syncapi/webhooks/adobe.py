@@ -43,6 +43,11 @@ KEY_CONNECT_TIMEOUT_S = 2.0
 KEY_READ_TIMEOUT_S = 3.0
 #: Largest key file read, in bytes.
 MAX_KEY_BYTES = 16 * 1024
+#: Fetches of keys not in the cache allowed per process per `FETCH_WINDOW_S`: Adobe rotates keys rarely, so
+#: more than this is someone sending made-up key paths, and fetching each would make every such request cost a
+#: round trip to the key server. Beyond it a new key answers 503 (Adobe retries); cached keys are unaffected.
+MAX_KEY_FETCHES = 10
+FETCH_WINDOW_S = 60.0
 
 
 class KeyUnavailableError(Exception):
@@ -66,6 +71,7 @@ class KeyStore:
         self._session = session or requests.Session()
         self._lock = threading.Lock()
         self._keys: OrderedDict[str, tuple[float, rsa.RSAPublicKey | None]] = OrderedDict()
+        self._recent_fetches: list[float] = []
 
     def get(self, path: str) -> rsa.RSAPublicKey | None:
         """The RSA key at `path`, or None when the key server has no such key; `KeyUnavailableError` on failure."""
@@ -74,6 +80,10 @@ class KeyStore:
             cached = self._keys.get(path)
             if cached is not None and cached[0] > now:
                 return cached[1]
+            self._recent_fetches = [t for t in self._recent_fetches if t > now - FETCH_WINDOW_S]
+            if len(self._recent_fetches) >= MAX_KEY_FETCHES:
+                raise KeyUnavailableError(f"public key {path} not fetched: too many new keys asked for just now")
+            self._recent_fetches.append(now)
         key = self._fetch(path)
         ttl = KEY_TTL_S if key is not None else UNKNOWN_KEY_TTL_S
         with self._lock:
