@@ -131,7 +131,7 @@ def test_redis_killed_and_restarted_under_webhooks_loses_nothing_it_accepted(sta
     assert {a.status for a in tail} == {202}, "once Redis is back the same web processes accept again"
     for answer in answers:
         if answer.status == 503:
-            assert answer.retry_after == "30"
+            assert answer.retry_after == "5"  # a few seconds: Mage-OS 3.3+ and 4.x wait exactly this long
             assert answer.body["error"] == "Service Unavailable"
         else:
             assert answer.body["status"] == "queued"

@@ -1,4 +1,4 @@
-"""The webhook event table (CONTRACT §3): which Magento event queues which import job, keyed by which id."""
+"""The webhook event table (docs/magento-setup.md): which Magento event queues which import job, keyed by which id."""
 
 from __future__ import annotations
 
