@@ -101,12 +101,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def webhook_server(tmp_path_factory):
-    """The web process under gunicorn (2 workers x 8 threads) on a free port; yields its base URL."""
+    """The web process under gunicorn (2 worker processes) on a free port; yields its base URL."""
     tmp_path = tmp_path_factory.mktemp("webhook-server")
     port = _free_port()
     env = dict(os.environ)
     env.update({k: str(v) for k, v in base_settings(tmp_path).items()})
-    env.update({"SYNCAPI_DOTENV": str(tmp_path / "none.env"), "WEB_CONCURRENCY": "2", "WEB_THREADS": "8"})
+    env.update({"SYNCAPI_DOTENV": str(tmp_path / "none.env"), "WEB_CONCURRENCY": "2"})
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(

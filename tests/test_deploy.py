@@ -36,7 +36,7 @@ INSTALL_DIR = "/opt/syncapi"
 VENV_BIN = f"{INSTALL_DIR}/.venv/bin/"
 ENVIRONMENT_FILE = "/etc/syncapi/syncapi.env"
 #: Settings gunicorn.conf.py reads, beside the service's own.
-GUNICORN_SETTINGS = {"PORT", "WEB_CONCURRENCY", "WEB_THREADS"}
+GUNICORN_SETTINGS = {"PORT", "WEB_CONCURRENCY", "WEB_CONNECTIONS"}
 #: What a deployment must set (the rest has defaults).
 REQUIRED_IN_EXAMPLE = {
     "REDIS_URL",
