@@ -6,11 +6,11 @@ and a message that says what to fix.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
 
+from syncapi import jsonlimits
 from syncapi.webhooks import schemas
 from syncapi.webhooks.events import ADOBE_TYPE_PREFIX, EVENTS, KNOWN_EVENTS, EventRoute, event_name
 
@@ -68,11 +68,11 @@ def parse_delivery(body: bytes, path_event: str | None = None) -> Delivery:
 
 def _json_object(body: bytes) -> dict:
     try:
-        document = json.loads(body)
-    except ValueError as exc:  # includes UnicodeDecodeError and ints too long to convert
+        document = jsonlimits.loads(body)  # nesting and number lengths bounded, as on the operator API
+    except jsonlimits.JSONLimitError as exc:
+        raise WebhookRejectedError(400, f"the body is not JSON this service reads: {exc}") from None
+    except ValueError as exc:  # includes UnicodeDecodeError
         raise WebhookRejectedError(400, f"the body is not JSON: {_echo(str(exc))}") from None
-    except RecursionError:
-        raise WebhookRejectedError(400, "the body is not JSON this service reads: it is nested too deeply") from None
     if not isinstance(document, dict):
         kind = type(document).__name__ if document is not None else "null"
         kind = {"list": "an array", "str": "a string", "int": "a number", "float": "a number"}.get(kind, kind)
