@@ -179,12 +179,16 @@ def test_nginx_buffers_requests_and_bounds_slow_clients():
 
 
 def test_nginx_accepts_its_configuration(tmp_path):
-    """`nginx -t` on deploy/nginx.conf, with the upstream host made resolvable here."""
+    """`nginx -t` on deploy/nginx.conf, with the upstream host made resolvable and temporary files under tmp_path
+    (the image has its own; a distribution's nginx may want directories that only its service creates)."""
     nginx = shutil.which("nginx")
     if nginx is None:
         pytest.skip("nginx is not installed (the compose file runs it in its own image)")
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temp = " ".join(f"{kind}_temp_path {tmp_path / kind};" for kind in kinds)
+    text = NGINX_CONF.read_text().replace("server web:8000;", "server 127.0.0.1:8000;")
     conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_CONF.read_text().replace("server web:8000;", "server 127.0.0.1:8000;"))
+    conf.write_text(text.replace("http {\n", f"http {{\n    {temp}\n", 1))
     result = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
