@@ -59,9 +59,9 @@ def page_policy(html: str) -> str:
             " ".join(["script-src 'self'", *origins, *scripts]),
             # rq-dashboard and Swagger UI set `style=` attributes in their markup; styles cannot run script.
             " ".join(["style-src 'self' 'unsafe-inline'", *origins]),
-            # Bootstrap's and Swagger UI's stylesheets draw their icons as data: images.
+            # Bootstrap's and Swagger UI's stylesheets draw their icons as data: images (and may embed fonts).
             "img-src 'self' data:",
-            "font-src 'self'",
+            "font-src 'self' data:",
             "connect-src 'self'",
             "frame-ancestors 'none'",
             "base-uri 'none'",
