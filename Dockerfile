@@ -30,5 +30,5 @@ ENV XDG_RUNTIME_DIR=/run/syncapi
 USER syncapi:syncapi
 
 EXPOSE 8000
-# gunicorn reads gunicorn.conf.py from the working directory: bind from PORT, WEB_CONCURRENCY, WEB_THREADS.
+# gunicorn reads gunicorn.conf.py from the working directory: bind from PORT, WEB_CONCURRENCY, WEB_CONNECTIONS.
 CMD ["gunicorn", "wsgi:app"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from syncapi import api, dashboard, errors, health, logs, metrics, services, webhooks
+from syncapi import api, dashboard, errors, headers, health, logs, metrics, services, webhooks
 from syncapi.config import Settings, SettingsError
 from syncapi.magento import cli as magento_cli
 from syncapi.outbound import cli as sync_cli
@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.extensions["state_engine"] = svc.state_engine
 
     errors.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(health.bp)
     pos_cli.init_app(app)
     webhooks.init_app(app)

@@ -205,7 +205,7 @@ def service_env(redis_url: str, pos_url: str, magento_url: str, tmp: Path, **set
     """The environment for the service's processes: this one's, no `.env`, two gunicorn processes of eight
     threads, and `service_settings()` (with `settings`, which may set any variable) on top."""
     env = dict(os.environ)
-    env.update({"SYNCAPI_DOTENV": str(Path(tmp) / "none.env"), "WEB_CONCURRENCY": "2", "WEB_THREADS": "8"})
+    env.update({"SYNCAPI_DOTENV": str(Path(tmp) / "none.env"), "WEB_CONCURRENCY": "2"})
     env.update(service_settings(redis_url, pos_url, magento_url, **settings))
     return env
 

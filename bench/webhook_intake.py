@@ -310,9 +310,9 @@ def main(argv: list[str] | None = None) -> int:
             connection = redis_lib.Redis.from_url(server.url(0))
             pos_url = f"sqlite:///{tmp / 'pos.db'}"
             env = service_env(server.url(0), pos_url, "http://127.0.0.1:9", tmp, LOG_LEVEL=args.log_level)
-            # gunicorn.conf.py's own defaults for both (processes from the CPU count, its threads), unless the
-            # caller's environment sets them: the same for the service and the baselines either way.
-            for name in ("WEB_CONCURRENCY", "WEB_THREADS"):
+            # gunicorn.conf.py's own defaults for both (processes from the CPU count, connections per process), unless
+            # the caller's environment sets them: the same for the service and the baselines either way.
+            for name in ("WEB_CONCURRENCY", "WEB_CONNECTIONS"):
                 if name in os.environ:
                     env[name] = os.environ[name]
                 else:

@@ -3,12 +3,20 @@
 rq-dashboard has no authentication of its own, so every request to its blueprint is checked here first.
 Without configured credentials the dashboard is refused, except under `make run` (SYNCAPI_ENV=development)
 where it is open. Requests from other sites other than following a link to a page are refused too (its
-requeue/delete/empty actions): a browser sends cached basic credentials along with them.
+requeue/delete/empty actions): a browser sends cached basic credentials along with them. An action must show that
+it comes from the dashboard's own pages (`Sec-Fetch-Site: same-origin`, or an `Origin` naming this host): one that
+shows neither is refused too, since rq-dashboard's JavaScript sends no token that could prove it.
+
+rq-dashboard's job pages insert what its JSON answers hold into the page unescaped (underscore's `<%= %>`), so
+those answers are HTML-escaped here, string by string, before they leave (docs/security.md, "The browser").
 """
 
 from __future__ import annotations
 
 import hmac
+import json
+from html import escape
+from urllib.parse import urlsplit
 
 import rq_dashboard
 from flask import current_app, request
@@ -21,6 +29,14 @@ BLUEPRINT_NAME = "rq_dashboard"
 REALM = "syncapi dashboard"
 #: Dashboard endpoints that change something even on GET.
 ACTION_ENDPOINTS = frozenset({f"{BLUEPRINT_NAME}.requeue_all"})
+#: Methods that change something.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Fields of rq-dashboard's JSON answers that its templates escape themselves (`$('<div/>').text(...)` or
+#: underscore's `<%- %>`), by endpoint: escaping them here too would show `&lt;` on the page.
+SELF_ESCAPED_FIELDS = {
+    f"{BLUEPRINT_NAME}.list_jobs": frozenset({"description", "exc_info"}),
+    f"{BLUEPRINT_NAME}.list_workers": frozenset({"description"}),
+}
 
 
 def init_app(app) -> None:
@@ -31,6 +47,7 @@ def init_app(app) -> None:
     setup_rq_connection(app)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=URL_PREFIX)
     app.before_request(_guard)
+    app.after_request(_escape_data)
 
 
 def _guard():
@@ -54,14 +71,62 @@ def _guard():
 
 
 def _same_site_only():
+    if request.method in UNSAFE_METHODS or request.endpoint in ACTION_ENDPOINTS:
+        if _from_this_origin():
+            return None
+        return error_response(
+            403,
+            "the dashboard accepts actions only from its own pages: the request showed no same-origin "
+            "'Sec-Fetch-Site' or 'Origin' header",
+        )
     if request.headers.get("Sec-Fetch-Site") != "cross-site":
         return None
-    # Following a link from elsewhere to a page is fine; anything else from another site (a form post, an
-    # image or script tag, a link to the GET that requeues every failed job) is not.
-    navigation = request.method == "GET" and request.headers.get("Sec-Fetch-Mode") == "navigate"
-    if navigation and request.endpoint not in ACTION_ENDPOINTS:
+    # Following a link from elsewhere to a page is fine; anything else from another site (an image or script
+    # tag, a fetch of its JSON) is not.
+    if request.method == "GET" and request.headers.get("Sec-Fetch-Mode") == "navigate":
         return None
     return error_response(403, "the dashboard does not accept requests from other sites")
+
+
+def _from_this_origin() -> bool:
+    """True when the browser says the request comes from a page of this origin.
+
+    `Sec-Fetch-Site` (every current browser) decides when present; otherwise `Origin` must name this host.
+    Without either, nothing shows where the request came from (an old browser, or a script that is not one).
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        return False
+    parts = urlsplit(origin)
+    # The host and port the browser used; a proxy in front must pass the Host header on (deploy/nginx.conf does).
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+
+
+def _escape_data(response):
+    """HTML-escape every string in the dashboard's JSON answers, except those its templates escape themselves."""
+    ours = request.blueprint != BLUEPRINT_NAME or response.status_code >= 400  # the guard's own JSON errors
+    if ours or response.mimetype != "application/json" or response.is_streamed:
+        return response
+    try:
+        document = json.loads(response.get_data())
+    except ValueError:
+        return response
+    escaped = _escaped(document, SELF_ESCAPED_FIELDS.get(request.endpoint, frozenset()))
+    response.set_data(json.dumps(escaped))
+    return response
+
+
+def _escaped(value, keep: frozenset, key: str | None = None):
+    if isinstance(value, str):
+        return value if key in keep else escape(value)
+    if isinstance(value, dict):
+        return {name: _escaped(item, keep, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_escaped(item, keep, key) for item in value]
+    return value
 
 
 def _refuse(message: str):

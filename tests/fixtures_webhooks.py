@@ -101,17 +101,17 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def webhook_server(tmp_path_factory):
-    """The web process under gunicorn (2 workers x 8 threads) on a free port; yields its base URL."""
+    """The web process under gunicorn (2 worker processes) on a free port; yields its base URL."""
     tmp_path = tmp_path_factory.mktemp("webhook-server")
     yield from run_gunicorn(tmp_path, base_settings(tmp_path))
 
 
 def run_gunicorn(tmp_path, settings: dict):
-    """Run the web process under gunicorn (2 workers x 8 threads) with `settings`; yield its base URL, then stop."""
+    """Run the web process under gunicorn (2 worker processes) with `settings`; yield its base URL, then stop."""
     port = _free_port()
     env = dict(os.environ)
     env.update({k: str(v) for k, v in settings.items()})
-    env.update({"SYNCAPI_DOTENV": str(tmp_path / "none.env"), "WEB_CONCURRENCY": "2", "WEB_THREADS": "8"})
+    env.update({"SYNCAPI_DOTENV": str(tmp_path / "none.env"), "WEB_CONCURRENCY": "2"})
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(

@@ -31,12 +31,13 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 SYSTEMD = ROOT / "deploy" / "systemd"
 APP_ENV_EXAMPLE = ROOT / "deploy" / "syncapi.env.example"
 POSTGRES_ENV_EXAMPLE = ROOT / "deploy" / "postgres.env.example"
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 #: Where the systemd units expect the service and its settings.
 INSTALL_DIR = "/opt/syncapi"
 VENV_BIN = f"{INSTALL_DIR}/.venv/bin/"
 ENVIRONMENT_FILE = "/etc/syncapi/syncapi.env"
 #: Settings gunicorn.conf.py reads, beside the service's own.
-GUNICORN_SETTINGS = {"PORT", "WEB_CONCURRENCY", "WEB_THREADS"}
+GUNICORN_SETTINGS = {"PORT", "WEB_CONCURRENCY", "WEB_CONNECTIONS"}
 #: What a deployment must set (the rest has defaults).
 REQUIRED_IN_EXAMPLE = {
     "REDIS_URL",
@@ -85,7 +86,7 @@ def _setting_names() -> set[str]:
 
 def test_compose_runs_the_procfile_processes_and_their_dependencies(compose):
     services = compose["services"]
-    assert set(services) == {"web", "worker", "cron", "migrate", "redis", "postgres"}
+    assert set(services) == {"proxy", "web", "worker", "cron", "migrate", "redis", "postgres"}
     processes = procfile()
     for name in ("web", "worker", "cron"):
         assert _command(services[name]) == processes[name], name
@@ -120,9 +121,9 @@ def test_compose_healthchecks(compose):
     services = compose["services"]
     web = services["web"]
     assert web["environment"]["PORT"] == "8000"
-    assert any(port.endswith(":8000") for port in web["ports"])
     probe = " ".join(web["healthcheck"]["test"])
     assert "http://127.0.0.1:8000/healthz" in probe
+    assert "http://127.0.0.1:8080/healthz" in " ".join(services["proxy"]["healthcheck"]["test"])
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     # The queue's data survives a restart of Redis and is never evicted.
@@ -130,6 +131,66 @@ def test_compose_healthchecks(compose):
     assert redis_command[redis_command.index("--appendonly") + 1] == "yes"
     assert redis_command[redis_command.index("--maxmemory-policy") + 1] == "noeviction"
     assert any(volume.endswith(":/data") for volume in services["redis"]["volumes"])
+
+
+def test_compose_publishes_only_the_buffering_proxy(compose):
+    """gunicorn is reached only through nginx, which reads whole requests before passing them on."""
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    proxy, web = services["proxy"], services["web"]
+    assert [port.rsplit(":", 1)[1] for port in proxy["ports"]] == ["8080"]
+    assert web["expose"] == ["8000"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    mounted = {volume.split(":")[0]: volume.split(":")[1] for volume in proxy["volumes"]}
+    assert mounted["./deploy/nginx.conf"] == "/etc/nginx/nginx.conf"
+
+
+def _nginx_directives(text: str) -> dict[str, list[str]]:
+    """Every `name value...;` directive of an nginx configuration, by name (comments left out)."""
+    directives: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.endswith(";"):
+            name, _, value = line[:-1].partition(" ")
+            directives.setdefault(name, []).append(value.strip())
+    return directives
+
+
+def test_nginx_buffers_requests_and_bounds_slow_clients():
+    from app import MAX_BODY_BYTES
+
+    directives = _nginx_directives(NGINX_CONF.read_text())
+    assert directives["listen"] == ["8080"]
+    assert directives["server"] == ["web:8000"]
+    assert directives["proxy_pass"] == ["http://syncapi_web"]
+    assert directives["proxy_request_buffering"] == ["on"] and directives["proxy_buffering"] == ["on"]
+    for name in ("client_header_timeout", "client_body_timeout", "send_timeout"):
+        (value,) = directives[name]
+        assert value.endswith("s") and 0 < int(value[:-1]) <= 15, name
+    # The service decides on bodies up to its own limit (a JSON 413 above it); nginx keeps them in memory.
+    (body_limit,) = directives["client_max_body_size"]
+    assert body_limit.endswith("m") and int(body_limit[:-1]) * 2**20 > MAX_BODY_BYTES
+    assert directives["client_body_buffer_size"] == ["1m"]
+    # The dashboard compares Origin with the Host the browser used.
+    assert "Host $http_host" in directives["proxy_set_header"]
+    (read_timeout,) = directives["proxy_read_timeout"]
+    assert int(read_timeout[:-1]) >= 30, "as long as gunicorn's worker timeout"
+
+
+def test_nginx_accepts_its_configuration(tmp_path):
+    """`nginx -t` on deploy/nginx.conf, with the upstream host made resolvable and temporary files under tmp_path
+    (the image has its own; a distribution's nginx may want directories that only its service creates)."""
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        pytest.skip("nginx is not installed (the compose file runs it in its own image)")
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temp = " ".join(f"{kind}_temp_path {tmp_path / kind};" for kind in kinds)
+    text = NGINX_CONF.read_text().replace("server web:8000;", "server 127.0.0.1:8000;")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(text.replace("http {\n", f"http {{\n    {temp}\n", 1))
+    result = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_compose_healthcheck_probe_runs(tmp_path):

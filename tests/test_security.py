@@ -283,7 +283,7 @@ def server(tmp_path_factory):
     port = _free_port()
     env = dict(os.environ)
     env.update({key: str(value) for key, value in settings.items()})
-    env.update({"SYNCAPI_DOTENV": str(tmp_path / "none.env"), "WEB_CONCURRENCY": "1", "WEB_THREADS": "4"})
+    env.update({"SYNCAPI_DOTENV": str(tmp_path / "none.env"), "WEB_CONCURRENCY": "1"})
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(

@@ -1,17 +1,21 @@
-"""What every operator API blueprint shares: bearer-token authentication, JSON-only bodies, and the answers
-to a dead Redis or state database."""
+"""What every operator API blueprint shares: bearer-token authentication, JSON-only bodies read within the
+limits of `syncapi.jsonlimits`, and the answers to a dead Redis or state database."""
 
 from __future__ import annotations
 
 import hmac
 import io
+import json
 import logging
 
 import redis as redis_lib
 from flask import current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 
+from syncapi import jsonlimits
 from syncapi.errors import error_response, too_large_message
 from syncapi.queues import QueueUnavailableError
 from syncapi.state.migrate import current_revision, head_revision
@@ -27,9 +31,33 @@ SECURITY_SCHEME = "bearerAuth"
 READ_CHUNK_BYTES = 64 * 1024
 
 
+class LimitedJSONParser(FlaskParser):
+    """webargs' Flask parser reading JSON bodies with `jsonlimits.loads`: a body over a limit is a 400 that names it."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        body = req.get_data(cache=True)
+        try:
+            text = body.decode("utf-8")  # strictly, as webargs reads it
+        except UnicodeDecodeError as exc:
+            # webargs answers a JSONDecodeError with a 400 (a non-empty `doc`: an empty one means "no body").
+            raise json.JSONDecodeError(f"not UTF-8: {exc.reason}", doc=repr(body[:20]), pos=exc.start) from exc
+        try:
+            return jsonlimits.loads(text)
+        except jsonlimits.JSONLimitError as exc:
+            abort(400, messages={"json": [str(exc)]})
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's blueprint with the limited JSON parser."""
+
+    ARGUMENTS_PARSER = LimitedJSONParser()
+
+
 def blueprint(name: str, import_name: str, description: str) -> Blueprint:
     """A blueprint under /api/v1 whose every view needs the bearer token."""
-    blp = Blueprint(name, import_name, url_prefix=PREFIX, description=description)
+    blp = ApiBlueprint(name, import_name, url_prefix=PREFIX, description=description)
     blp.before_request(_authenticate)
     blp.register_error_handler(QueueUnavailableError, _queue_unavailable)
     blp.register_error_handler(redis_lib.RedisError, _queue_unavailable)

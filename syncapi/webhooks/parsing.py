@@ -6,12 +6,12 @@ and a message that says what to fix.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
 
+from syncapi import jsonlimits
 from syncapi.webhooks import schemas
 from syncapi.webhooks.events import ADOBE_TYPE_PREFIX, EVENTS, KNOWN_EVENTS, EventRoute, event_name
 
@@ -72,11 +72,11 @@ def safe_id(value) -> str | None:
 def parse_json(body: bytes, allow_batch: bool = False) -> dict | list:
     """The JSON document in `body`: an object, or with `allow_batch` also an array of up to `MAX_BATCH_EVENTS`."""
     try:
-        document = json.loads(body)
-    except ValueError as exc:  # includes UnicodeDecodeError and ints too long to convert
+        document = jsonlimits.loads(body)  # nesting and number lengths bounded, as on the operator API
+    except jsonlimits.JSONLimitError as exc:
+        raise WebhookRejectedError(400, f"the body is not JSON this service reads: {exc}") from None
+    except ValueError as exc:  # includes UnicodeDecodeError
         raise WebhookRejectedError(400, f"the body is not JSON: {_echo(str(exc))}") from None
-    except RecursionError:
-        raise WebhookRejectedError(400, "the body is not JSON this service reads: it is nested too deeply") from None
     if allow_batch and isinstance(document, list):
         if not document:
             raise WebhookRejectedError(400, "the batch delivery holds no events")
