@@ -11,6 +11,10 @@ Per kind, `sync_watermarks` holds `{"cursor": ..., "retry": [...]}` (products ad
   everything (unchanged records still send nothing).
 
 Runs limited to keys (`--sku`, announced changes) read those keys only and leave the watermark alone.
+
+A read from the beginning (a full run, or the first run) counts the POS's rows first and fails the run with
+`PosIncompleteReadError` when it reads fewer distinct records: rows the POS holds but its changed-since read
+skipped are an error to fix, never a run reported as succeeded (docs/pos-gateway-reads.md).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from syncapi.pos.errors import PosValidationError
+from syncapi.pos.errors import PosIncompleteReadError, PosValidationError
 from syncapi.pos.gateway import Batch, Cursor, iter_batches
 from syncapi.state import content_hash, get_hashes, get_watermark, set_watermark
 
@@ -87,8 +91,15 @@ class Reader:
         keys: list[str] | None,
         retry: list[str],
         batch_size: int,
+        count: Callable[[], int] | None = None,
+        key_of: Callable[[T], Any] | None = None,
+        noun: str = "records",
     ):
         self.changed = changed
+        #: With `key_of`: how many rows a read from the beginning must find (the POS's own count).
+        self.count = count
+        self.key_of = key_of
+        self.noun = noun
         self.by_keys = by_keys
         self.after = after
         self.keys = keys
@@ -109,10 +120,22 @@ class Reader:
             found = self.by_keys(self.retry[start : start + self.batch_size])
             if found:
                 yield found
+        checked = self.after is None and self.count is not None and self.key_of is not None
+        # Counted before reading: every row there now is read (a row changed meanwhile moves later, still read).
+        expected = self.count() if checked else 0
+        read_keys: set[Any] = set()
         for batch in iter_batches(self.changed, self.after, self.batch_size):
             self.checkpoint = batch.checkpoint
+            if checked:
+                read_keys.update(self.key_of(item) for item in batch.items)  # type: ignore[misc]
             if batch.items:
                 yield list(batch.items)
+        if checked and len(read_keys) < expected:
+            raise PosIncompleteReadError(
+                f"the full read of {self.noun} found {len(read_keys)} of the {expected} the POS holds: "
+                f"{expected - len(read_keys)} were skipped, so the run cannot report success; check the POS's "
+                "updated_at values (docs/pos-gateway-reads.md)"
+            )
 
 
 def changed_keys(

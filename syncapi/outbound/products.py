@@ -145,6 +145,9 @@ class ProductPush:
             keys=keys,
             retry=[] if full or keys is not None else watermark.retry,
             batch_size=PRODUCT_READ_BATCH,
+            count=self.ctx.gateway.count_products,
+            key_of=lambda product: product.sku,
+            noun="products",
         )
         for records in reader.batches():
             self.push_batch(records)
@@ -667,6 +670,9 @@ class ProductPush:
             keys=None,
             retry=[],
             batch_size=READ_BATCH,
+            count=gateway.count_images,
+            key_of=lambda image: image.id,
+            noun="product images",
         )
         for batch in reader.batches():
             skus = sorted({image.sku for image in batch} - self.images_done)
