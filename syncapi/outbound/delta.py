@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from syncapi.pos.errors import PosIncompleteReadError, PosValidationError
 from syncapi.pos.gateway import Batch, Cursor, iter_batches
 from syncapi.state import content_hash, get_hashes, get_watermark, set_watermark
+from syncapi.textcheck import record_problem
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,15 @@ class Reader:
         count: Callable[[], int] | None = None,
         key_of: Callable[[T], Any] | None = None,
         noun: str = "records",
+        refuse: Callable[[T, str], None] | None = None,
     ):
         self.changed = changed
         #: With `key_of`: how many rows a read from the beginning must find (the POS's own count).
         self.count = count
         self.key_of = key_of
         self.noun = noun
+        #: Told of each record that may not be sent (`textcheck.record_problem`), which is then left out.
+        self.refuse = refuse
         self.by_keys = by_keys
         self.after = after
         self.keys = keys
@@ -109,7 +113,22 @@ class Reader:
         self.checkpoint: Cursor | None = after
 
     def batches(self) -> Iterator[list[T]]:
-        """Lists of records: the keys asked for, else the retried keys then everything changed since `after`."""
+        """Lists of records: the keys asked for, else the retried keys then everything changed since `after`;
+        records that may not be sent are given to `refuse` instead."""
+        for records in self._read():
+            if self.refuse is not None:
+                records = [record for record in records if self._sendable(record)]
+            if records:
+                yield records
+
+    def _sendable(self, record: T) -> bool:
+        problem = record_problem(record)
+        if problem is None:
+            return True
+        self.refuse(record, problem)  # type: ignore[misc]
+        return False
+
+    def _read(self) -> Iterator[list[T]]:
         if self.keys is not None:
             for start in range(0, len(self.keys), self.batch_size):
                 found = self.by_keys(self.keys[start : start + self.batch_size])

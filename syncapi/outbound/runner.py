@@ -51,6 +51,7 @@ def push_records(
         count=count,
         key_of=key_of,
         noun=kind,
+        refuse=lambda record, problem: ctx.tally.refused(key_of(record), problem),
     )
     seen: set[str] = set()
     for records in reader.batches():
