@@ -201,11 +201,11 @@ def test_a_full_push_reading_fewer_rows_than_the_pos_holds_fails_saying_so(outbo
     assert set(magento.state("products")) == {"OK-0", "OK-1", "OK-2"}
 
 
-def test_a_pos_of_5000_products_written_by_plain_sql_is_pushed_whole(outbound, magento):
+def test_a_pos_of_5000_products_written_by_plain_sql_is_pushed_whole(outbound_db, magento):
     rows = [(f"BULK-{suffix}", stamp) for suffix, stamp, _moment in stamped(4000)]
     rows += [(f"BULK-NOW-{n:04d}", "CURRENT_TIMESTAMP") for n in range(1000)]
-    insert_products(outbound.engine, rows)
-    run = outbound.push("products", full=True)
+    insert_products(outbound_db.engine, rows)
+    run = outbound_db.push("products", full=True)
     assert run.status == RUN_SUCCEEDED, run.reason
     assert run.counts["created"] == 5000
     assert {sku for sku in magento.state("products") if sku.startswith("BULK-")} == {sku for sku, _ in rows}
