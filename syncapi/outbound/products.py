@@ -154,7 +154,7 @@ class ProductPush:
         for records in reader.batches():
             self.push_batch(records)
         for key in keys or ():
-            if key not in self.seen:
+            if key not in self.seen and not self.tally.counted(key):
                 self.tally.failed(key, NOT_IN_POS)
         images_cursor = self._push_changed_images(full, keys, watermark)
         self.tally.finish()

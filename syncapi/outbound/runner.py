@@ -58,6 +58,8 @@ def push_records(
         seen.update(key_of(record) for record in records)
         push(records)
     for key in _missing(keys, seen):
+        if ctx.tally.counted(key):
+            continue  # read, but refused before sending (see `Reader.refuse`): not missing from the POS
         ctx.tally.failed(key, missing)
     if keys is None:
         save_watermark(ctx.state_engine, kind, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
