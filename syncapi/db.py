@@ -38,7 +38,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_recycle=POOL_RECYCLE_S)
 
 
+def _sqlite_text(data: bytes) -> str:
+    """Text read from SQLite: bytes that are not UTF-8 (SQLite stores what another program wrote) become lone
+    surrogates instead of an error that fails the whole read; the record holding them is refused on its own
+    (docs/security-input.md)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.text_factory = _sqlite_text
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -10,6 +10,7 @@ from syncapi.runs import MAX_KEYS
 from syncapi.state.links import LINK_ENTITIES, LINK_STATUSES
 from syncapi.state.models import KEY_LENGTH
 from syncapi.state.runs import MAX_LIST_LIMIT, RUN_KINDS, RUN_STATUSES, TRIGGERS
+from syncapi.textcheck import DOT_SEGMENTS, sku_problem
 
 #: Most failed jobs listed at once.
 MAX_FAILED_JOBS_LIMIT = 1000
@@ -83,9 +84,41 @@ class Key(fields.Field):
         return text
 
 
-def _keys(description: str) -> fields.List:
+#: What a SKU may not hold, as a JSON-schema pattern: `/` and control characters (Unicode category Cc).
+SKU_CHARS_PATTERN = "^[^/\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
+def _sku_rule(value: str) -> None:
+    problem = sku_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
+class Sku(Key):
+    """A SKU: a key that can go into a Magento URL path (not `.` or `..`, no `/`, no control characters)."""
+
+    OPENAPI = {
+        "anyOf": [
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": KEY_LENGTH,
+                "allOf": [{"pattern": NOT_BLANK_PATTERN}, {"pattern": SKU_CHARS_PATTERN}],
+                "not": {"enum": sorted(DOT_SEGMENTS)},
+            },
+            {"type": "integer"},
+        ]
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        _sku_rule(text)
+        return text
+
+
+def _keys(description: str, key: type[Key] = Key) -> fields.List:
     return fields.List(
-        Key(metadata=Key.OPENAPI),
+        key(metadata=key.OPENAPI),
         validate=validate.Length(max=MAX_KEYS),
         metadata={"description": description},
     )
@@ -119,8 +152,11 @@ class SyncRequestSchema(Schema):
     full = StrictBoolean(load_default=False, metadata={"description": "consider every record, not only changes"})
     skus = fields.List(
         fields.String(
-            validate=[validate.Length(min=1, max=KEY_LENGTH), _not_blank, _valid_unicode],
-            metadata={"pattern": NOT_BLANK_PATTERN},
+            validate=[validate.Length(min=1, max=KEY_LENGTH), _not_blank, _valid_unicode, _sku_rule],
+            metadata={
+                "allOf": [{"pattern": NOT_BLANK_PATTERN}, {"pattern": SKU_CHARS_PATTERN}],
+                "not": {"enum": sorted(DOT_SEGMENTS)},
+            },
         ),
         validate=validate.Length(min=1, max=MAX_KEYS),
         metadata={"description": "only these SKUs (products, stock and prices only)"},
@@ -193,9 +229,9 @@ class PosChangesSchema(Schema):
     #: An announcement names at least one key (the view answers 400 otherwise).
     OPENAPI_EXTRA = {"anyOf": [{"required": [kind], "properties": {kind: {"minItems": 1}}} for kind in ANNOUNCE_KINDS]}
 
-    products = _keys("SKUs whose product data changed")
-    stock = _keys("SKUs whose stock changed")
-    prices = _keys("SKUs whose prices changed")
+    products = _keys("SKUs whose product data changed", Sku)
+    stock = _keys("SKUs whose stock changed", Sku)
+    prices = _keys("SKUs whose prices changed", Sku)
     customers = _keys("POS customer ids")
     categories = _keys("POS category ids")
 

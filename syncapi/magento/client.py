@@ -37,9 +37,11 @@ from syncapi.magento.errors import (
     MagentoNotFoundError,
     MagentoPermanentError,
     MagentoTransientError,
+    MagentoUnsafePathError,
     format_message,
 )
 from syncapi.magento.search import SearchCriteria
+from syncapi.textcheck import DOT_SEGMENTS, SKU_RULE
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +90,20 @@ def auth_for(settings: Settings) -> requests.auth.AuthBase:
 def path(template: str, **values: object) -> str:
     """`template` with each `{name}` replaced by its value percent-encoded whole (SKUs may hold `/`, `#`, `?`, ` `).
 
-    Magento reads `/` inside a SKU as a path separator unless it is encoded (magento2 #37830, #37913).
+    Magento reads `/` inside a SKU as a path separator unless it is encoded (magento2 #37830, #37913). A value
+    that is empty, `.` or `..` raises `MagentoUnsafePathError`: encoding leaves the dots as they are (and `%2E`
+    is decoded again by URL normalisation), so the request would reach another resource.
     """
-    return template.format(**{name: quote(str(value), safe="") for name, value in values.items()})
+    encoded = {}
+    for name, value in values.items():
+        text = str(value)
+        if not text or text in DOT_SEGMENTS:
+            raise MagentoUnsafePathError(
+                f"{name} {text!r} cannot be put in a Magento URL path ({template}): it would address another "
+                f"resource; {SKU_RULE}"
+            )
+        encoded[name] = quote(text, safe="")
+    return template.format(**encoded)
 
 
 def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

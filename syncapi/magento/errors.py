@@ -7,6 +7,8 @@
   same answer: a job records `message` against the record and stops. Subclasses: `MagentoAuthError` (401/403:
   credentials or the integration's API resources), `MagentoNotFoundError` (404), `MagentoBulkUnsupportedError`
   (the store has no async bulk routes).
+- `MagentoUnsafePathError`: a value (a SKU) that no encoding makes safe in a URL path (`.`, `..`, blank); the
+  request is never sent. Permanent, like a refusal.
 - `MagentoBulkTimeoutError`: a bulk's operations did not finish in time (usually the `async.operations.all`
   consumer is not running); transient.
 """
@@ -121,6 +123,17 @@ class MagentoNotFoundError(MagentoPermanentError):
 
 class MagentoBulkUnsupportedError(MagentoNotFoundError):
     """The store has no async bulk routes (Magento_WebapiAsync disabled): send the requests one by one."""
+
+
+class MagentoUnsafePathError(MagentoPermanentError):
+    """A path value URL normalisation would remove or resolve (`.`, `..`) or an empty one: refused before any
+    request (docs/security-input.md). `status` is 0: Magento was not asked."""
+
+    def __init__(self, message: str):
+        super().__init__(0, message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class MagentoBulkTimeoutError(MagentoTransientError):

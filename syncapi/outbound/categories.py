@@ -55,6 +55,7 @@ def push_categories(ctx: PushContext, *, full: bool = False, keys: list[str] | N
         full=full,
         keys=pos_ids(ctx, keys, "category"),
         retry_ok=str.isdigit,
+        count=ctx.gateway.count_categories,
     )
 
 

@@ -31,6 +31,7 @@ from syncapi.state import (
     get_run,
 )
 from syncapi.state.runs import KIND_SALES, Run
+from syncapi.textcheck import sku_problem
 
 #: Seconds between two progress lines (a line is printed only when the counts moved).
 PROGRESS_INTERVAL_S = 2.0
@@ -117,6 +118,9 @@ def sync_command(
                 ids = (*ids, *(int(key) for key in more_keys))
             except ValueError:
                 raise click.UsageError(f"--id takes POS ids (whole numbers), got {' '.join(more_keys)!r}") from None
+    refused = [problem for problem in map(sku_problem, skus) if problem]
+    if refused:
+        raise click.UsageError(f"--sku: {'; '.join(refused)}")
     if skus and kind not in SKU_KINDS:
         raise click.UsageError(f"--sku is only for {', '.join(SKU_KINDS)}; use --id for {', '.join(ID_KINDS)}")
     if ids and kind not in ID_KINDS:

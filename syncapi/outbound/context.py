@@ -26,7 +26,12 @@ from requests.adapters import HTTPAdapter
 from syncapi.config import Settings
 from syncapi.magento import current_client
 from syncapi.magento.client import MagentoClient
-from syncapi.magento.errors import MagentoAuthError, MagentoPermanentError, MagentoTransientError
+from syncapi.magento.errors import (
+    MagentoAuthError,
+    MagentoPermanentError,
+    MagentoTransientError,
+    MagentoUnsafePathError,
+)
 from syncapi.pos import current_gateway
 from syncapi.pos.gateway import PosGateway
 from syncapi.runs import RunRecorder
@@ -62,7 +67,10 @@ class Outcome:
 
 
 def refused(action: str, exc: MagentoPermanentError) -> str:
-    """A run-error message for a refusal: what was tried and Magento's own words."""
+    """A run-error message for a refusal: what was tried and Magento's own words (or ours, when the request
+    was refused before it was sent)."""
+    if isinstance(exc, MagentoUnsafePathError):
+        return f"{action}: {exc.message}"
     return f"{action}: Magento answered {exc.status}: {exc.message}"
 
 
@@ -126,6 +134,15 @@ class Tally:
             else:
                 self.totals["unchanged"] += 1
                 self.recorder.count(unchanged=1)
+
+    def refused(self, key: str, message: str) -> None:
+        """`key` can never be sent as the POS holds it (a SKU no URL can carry, text with NUL): counted failed
+        with `message`, and not retried by later runs until the POS changes it."""
+        if self._first(key):
+            self.totals["failed"] += 1
+            self.recorder.fail(key, message)
+        else:
+            self.recorder.error(key, message)
 
     def failed(self, key: str, message: str) -> None:
         """`key` could not be written: counted failed once, every message kept as an error."""

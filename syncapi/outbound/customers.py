@@ -40,6 +40,7 @@ def push_customers(ctx: PushContext, *, full: bool = False, keys: list[str] | No
         full=full,
         keys=pos_ids(ctx, keys, "customer"),
         retry_ok=str.isdigit,
+        count=ctx.gateway.count_customers,
     )
 
 

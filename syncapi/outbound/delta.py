@@ -11,6 +11,10 @@ Per kind, `sync_watermarks` holds `{"cursor": ..., "retry": [...]}` (products ad
   everything (unchanged records still send nothing).
 
 Runs limited to keys (`--sku`, announced changes) read those keys only and leave the watermark alone.
+
+A read from the beginning (a full run, or the first run) counts the POS's rows first and fails the run with
+`PosIncompleteReadError` when it reads fewer distinct records: rows the POS holds but its changed-since read
+skipped are an error to fix, never a run reported as succeeded (docs/pos-gateway-reads.md).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from syncapi.pos.errors import PosValidationError
+from syncapi.pos.errors import PosIncompleteReadError, PosValidationError
 from syncapi.pos.gateway import Batch, Cursor, iter_batches
 from syncapi.state import content_hash, get_hashes, get_watermark, set_watermark
+from syncapi.textcheck import record_problem
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +92,18 @@ class Reader:
         keys: list[str] | None,
         retry: list[str],
         batch_size: int,
+        count: Callable[[], int] | None = None,
+        key_of: Callable[[T], Any] | None = None,
+        noun: str = "records",
+        refuse: Callable[[T, str], None] | None = None,
     ):
         self.changed = changed
+        #: With `key_of`: how many rows a read from the beginning must find (the POS's own count).
+        self.count = count
+        self.key_of = key_of
+        self.noun = noun
+        #: Told of each record that may not be sent (`textcheck.record_problem`), which is then left out.
+        self.refuse = refuse
         self.by_keys = by_keys
         self.after = after
         self.keys = keys
@@ -98,7 +113,22 @@ class Reader:
         self.checkpoint: Cursor | None = after
 
     def batches(self) -> Iterator[list[T]]:
-        """Lists of records: the keys asked for, else the retried keys then everything changed since `after`."""
+        """Lists of records: the keys asked for, else the retried keys then everything changed since `after`;
+        records that may not be sent are given to `refuse` instead."""
+        for records in self._read():
+            if self.refuse is not None:
+                records = [record for record in records if self._sendable(record)]
+            if records:
+                yield records
+
+    def _sendable(self, record: T) -> bool:
+        problem = record_problem(record)
+        if problem is None:
+            return True
+        self.refuse(record, problem)  # type: ignore[misc]
+        return False
+
+    def _read(self) -> Iterator[list[T]]:
         if self.keys is not None:
             for start in range(0, len(self.keys), self.batch_size):
                 found = self.by_keys(self.keys[start : start + self.batch_size])
@@ -109,10 +139,22 @@ class Reader:
             found = self.by_keys(self.retry[start : start + self.batch_size])
             if found:
                 yield found
+        checked = self.after is None and self.count is not None and self.key_of is not None
+        # Counted before reading: every row there now is read (a row changed meanwhile moves later, still read).
+        expected = self.count() if checked else 0
+        read_keys: set[Any] = set()
         for batch in iter_batches(self.changed, self.after, self.batch_size):
             self.checkpoint = batch.checkpoint
+            if checked:
+                read_keys.update(self.key_of(item) for item in batch.items)  # type: ignore[misc]
             if batch.items:
                 yield list(batch.items)
+        if checked and len(read_keys) < expected:
+            raise PosIncompleteReadError(
+                f"the full read of {self.noun} found {len(read_keys)} of the {expected} the POS holds: "
+                f"{expected - len(read_keys)} were skipped, so the run cannot report success; check the POS's "
+                "updated_at values (docs/pos-gateway-reads.md)"
+            )
 
 
 def changed_keys(

@@ -35,6 +35,7 @@ def push_prices(ctx: PushContext, *, full: bool = False, keys: list[str] | None 
         missing=NOT_IN_POS,
         full=full,
         keys=keys,
+        count=ctx.gateway.count_products,
     )
 
 

@@ -49,6 +49,7 @@ from syncapi.outbound.mapping import AttributeInfo, ProductFields
 from syncapi.outbound.writer import Writer
 from syncapi.pos.gateway import Cursor, Product
 from syncapi.state import LINK_FAILED, LINK_SYNCED, delete_hashes, get_hashes, put_hashes, record_links
+from syncapi.textcheck import record_problem
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +146,15 @@ class ProductPush:
             keys=keys,
             retry=[] if full or keys is not None else watermark.retry,
             batch_size=PRODUCT_READ_BATCH,
+            count=self.ctx.gateway.count_products,
+            key_of=lambda product: product.sku,
+            noun="products",
+            refuse=lambda product, problem: self.tally.refused(product.sku, problem),
         )
         for records in reader.batches():
             self.push_batch(records)
         for key in keys or ():
-            if key not in self.seen:
+            if key not in self.seen and not self.tally.counted(key):
                 self.tally.failed(key, NOT_IN_POS)
         images_cursor = self._push_changed_images(full, keys, watermark)
         self.tally.finish()
@@ -173,7 +178,13 @@ class ProductPush:
         style_codes = sorted({product.parent_sku for product in records if product.parent_sku})
         by_sku = {product.sku: product for product in records}
         for member in gateway.get_style(style_codes) if style_codes else ():
-            by_sku.setdefault(member.sku, member)
+            if member.sku in by_sku:
+                continue
+            problem = record_problem(member)
+            if problem is not None:
+                self.tally.refused(member.sku, problem)
+                continue
+            by_sku[member.sku] = member
         styles: dict[str, list[Product]] = {code: [] for code in style_codes}
         for product in sorted(by_sku.values(), key=lambda p: p.sku):
             if product.parent_sku in styles:
@@ -667,6 +678,10 @@ class ProductPush:
             keys=None,
             retry=[],
             batch_size=READ_BATCH,
+            count=gateway.count_images,
+            key_of=lambda image: image.id,
+            noun="product images",
+            refuse=lambda image, problem: self.tally.refused(image.sku, f"image {image.filename!r}: {problem}"),
         )
         for batch in reader.batches():
             skus = sorted({image.sku for image in batch} - self.images_done)

@@ -34,10 +34,12 @@ def push_records(
     full: bool = False,
     keys: list[str] | None = None,
     retry_ok: Callable[[str], bool] = lambda key: True,
+    count: Callable[[], int] | None = None,
 ) -> None:
     """One run of `kind`: the records of `keys`, or what changed since the last run (everything with `full`),
     plus the keys the last run failed; each batch goes to `push`. A key the POS lacks fails with `missing`.
-    Only a run over what changed moves the watermark, so a run for a few keys never skips anything."""
+    Only a run over what changed moves the watermark, so a run for a few keys never skips anything. A run
+    reading from the beginning checks it read as many records as `count` says the POS holds."""
     watermark = load_watermark(ctx.state_engine, kind)
     reader = Reader(
         changed,
@@ -46,12 +48,18 @@ def push_records(
         keys=keys,
         retry=[] if full or keys is not None else [key for key in watermark.retry if retry_ok(key)],
         batch_size=READ_BATCH,
+        count=count,
+        key_of=key_of,
+        noun=kind,
+        refuse=lambda record, problem: ctx.tally.refused(key_of(record), problem),
     )
     seen: set[str] = set()
     for records in reader.batches():
         seen.update(key_of(record) for record in records)
         push(records)
     for key in _missing(keys, seen):
+        if ctx.tally.counted(key):
+            continue  # read, but refused before sending (see `Reader.refuse`): not missing from the POS
         ctx.tally.failed(key, missing)
     if keys is None:
         save_watermark(ctx.state_engine, kind, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)

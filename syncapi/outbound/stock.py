@@ -33,6 +33,7 @@ def push_stock(ctx: PushContext, *, full: bool = False, keys: list[str] | None =
         missing=NOT_IN_POS,
         full=full,
         keys=keys,
+        count=ctx.gateway.count_stock,
     )
 
 

@@ -13,6 +13,8 @@ What every implementation must guarantee:
   The checkpoint trails the newest rows by `COMMIT_SETTLE_S`, so a row whose transaction committed after a later
   row had been read (its `updated_at` being older) is read again next run instead of being missed. Readers must
   therefore tolerate seeing a row again; the push jobs skip unchanged records anyway.
+- **Counts** (`count_*`) say how many rows a changed-since read from the beginning returns; a full push
+  compares them with what it read and fails when it read fewer (`PosIncompleteReadError`).
 - **Reads by key** (`get_*`) return the rows found, in key order; keys not in the POS are left out.
 - **Writes are keyed on Magento ids and idempotent.** Writing a Magento record the POS already holds returns the
   existing POS id with `created=False` and changes nothing, however many times or however concurrently it is
@@ -396,6 +398,28 @@ class PosGateway(Protocol):
 
     def changed_customers(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[Customer]:
         """Customers changed after `after`, keyed by id."""
+        ...
+
+    # Row counts, to check that a read from the beginning found every row.
+
+    def count_products(self) -> int:
+        """How many products the POS holds (what a full `changed_products` or `changed_prices` read returns)."""
+        ...
+
+    def count_images(self) -> int:
+        """How many product images the POS holds."""
+        ...
+
+    def count_stock(self) -> int:
+        """How many stock rows the POS holds at `location_code`."""
+        ...
+
+    def count_categories(self) -> int:
+        """How many categories the POS holds."""
+        ...
+
+    def count_customers(self) -> int:
+        """How many customers the POS holds."""
         ...
 
     # Reads by key, for pushes on demand: the rows found, in key order.

@@ -31,7 +31,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from syncapi.pos import models as m
 from syncapi.pos import validation
@@ -118,13 +120,62 @@ def _chunks(keys: Iterable[T]) -> Iterator[list[T]]:
         yield unique[start : start + KEYS_PER_QUERY]
 
 
+class comparable_time(FunctionElement):
+    """A timestamp column as a value that compares and sorts by the moment it names, however it was written.
+
+    PostgreSQL, MySQL and MariaDB store typed timestamps: the column as it is. SQLite stores text, and another
+    program may write it in any form SQLite's date functions accept (`CURRENT_TIMESTAMP`'s
+    `YYYY-MM-DD HH:MM:SS`, a `T` separator, 0 to 9 digits of fraction, a `Z` or `+HH:MM` suffix), which text
+    comparison with the application's `YYYY-MM-DD HH:MM:SS.ffffff` orders wrongly. There the value is rewritten
+    to that one form in UTC, microseconds kept (see docs/pos-gateway-reads.md).
+    """
+
+    type = m.UtcDateTime()
+    inherit_cache = True
+
+
+@compiles(comparable_time)
+def _comparable_time_typed(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses.clauses[0], **kw)
+
+
+@compiles(comparable_time, "sqlite")
+def _comparable_time_sqlite(element, compiler, **kw) -> str:
+    text = compiler.process(element.clauses.clauses[0], **kw)
+    # The fraction's digits: what follows the '.' after the seconds, up to a zone suffix, padded to 6 places.
+    fraction = f"(CASE WHEN substr({text}, 20, 1) = '.' THEN substr({text}, 21) ELSE '' END)"
+    digits = f"substr({fraction}, 1, length({fraction}) - length(ltrim({fraction}, '0123456789')))"
+    return f"(strftime('%Y-%m-%d %H:%M:%S', {text}) || '.' || substr({digits} || '000000', 1, 6))"
+
+
+#: How far before a cursor an index-only pre-filter on a raw timestamp column starts: more than any time zone
+#: offset a text timestamp may carry, so every row at or after the cursor passes it whatever its form.
+RAW_TIME_SLACK = timedelta(days=1)
+
+
+def _near(column: ColumnElement, after: Cursor | None) -> ColumnElement[bool]:
+    """An index-friendly superset of the rows at or after `after` (the exact test is `_after`'s)."""
+    if not isinstance(after, Cursor):
+        return true()  # None, or not a cursor: `_batch` refuses the latter before running anything
+    return column >= after.updated_at - RAW_TIME_SLACK
+
+
 def _after(changed_at: ColumnElement, key: ColumnElement, after: Cursor | None) -> ColumnElement[bool]:
-    """Rows strictly after `after` in (changed_at, key) order; written without row values for every backend."""
+    """Rows strictly after `after` in (changed_at, key) order; written without row values for every backend.
+
+    `changed_at` must be a `comparable_time`, so the comparison is on moments, not on how they were written.
+    """
     if after is None:
         return true()
     if after.key is None:
         return changed_at >= after.updated_at
     return or_(changed_at > after.updated_at, and_(changed_at == after.updated_at, key > after.key))
+
+
+def _later(attribute_at: ColumnElement, product_at: ColumnElement) -> ColumnElement:
+    """The later of a product's and its attributes' latest change (both `comparable_time`s; the first may be
+    NULL when the product has no attributes)."""
+    return type_coerce(case((attribute_at > product_at, attribute_at), else_=product_at), m.UtcDateTime())
 
 
 def _check_cursor(after: Cursor | None, key_type: type, read: str) -> None:
@@ -174,7 +225,9 @@ class SqlPosGateway:
         started = utcnow()
         statement = (
             statement.add_columns(changed_at.label("changed_at"), key.label("cursor_key"))
-            .where(_after(changed_at, key, after))
+            # A time the database cannot read (SQLite text that is no date) has no place in the order: such rows
+            # are left out here and make a full push fail by its row count instead.
+            .where(changed_at.is_not(None), _after(changed_at, key, after))
             .order_by(changed_at, key)
             .limit(limit + 1)
         )
@@ -196,21 +249,21 @@ class SqlPosGateway:
         """Products changed after `after`; a product changes when its row or one of its attributes does."""
         products = m.Product.__table__
         attributes = m.ProductAttribute.__table__
-        latest = select(attributes.c.sku, func.max(attributes.c.updated_at).label("at")).group_by(attributes.c.sku)
+        latest = select(attributes.c.sku, func.max(comparable_time(attributes.c.updated_at)).label("at")).group_by(
+            attributes.c.sku
+        )
         statement = select(products)
         if after is not None:
-            # Only rows touched since the cursor's time can be after it: narrow both tables by their indexes.
+            # Only rows touched near the cursor's time or later can be after it: narrow both tables by their
+            # indexes (the exact comparison, on moments, is `_after`'s).
             touched = union(
-                select(products.c.sku).where(products.c.updated_at >= after.updated_at),
-                select(attributes.c.sku).where(attributes.c.updated_at >= after.updated_at),
+                select(products.c.sku).where(_near(products.c.updated_at, after)),
+                select(attributes.c.sku).where(_near(attributes.c.updated_at, after)),
             ).subquery()
             latest = latest.where(attributes.c.sku.in_(select(touched.c.sku)))
             statement = statement.where(products.c.sku.in_(select(touched.c.sku)))
         latest_sq = latest.subquery()
-        changed_at = type_coerce(
-            case((latest_sq.c.at > products.c.updated_at, latest_sq.c.at), else_=products.c.updated_at),
-            m.UtcDateTime(),
-        )
+        changed_at = _later(latest_sq.c.at, comparable_time(products.c.updated_at))
         statement = statement.outerjoin(latest_sq, latest_sq.c.sku == products.c.sku)
         return self._batch(
             "read changed products", statement, changed_at, products.c.sku, str, after, limit, self._products_from
@@ -221,8 +274,8 @@ class SqlPosGateway:
         images = m.ProductImage.__table__
         return self._batch(
             "read changed images",
-            select(images),
-            images.c.updated_at,
+            select(images).where(_near(images.c.updated_at, after)),
+            comparable_time(images.c.updated_at),
             images.c.id,
             int,
             after,
@@ -235,8 +288,8 @@ class SqlPosGateway:
         stock = m.Stock.__table__
         return self._batch(
             "read changed stock",
-            select(stock).where(stock.c.location_code == self.location_code),
-            stock.c.updated_at,
+            select(stock).where(stock.c.location_code == self.location_code).where(_near(stock.c.updated_at, after)),
+            comparable_time(stock.c.updated_at),
             stock.c.sku,
             str,
             after,
@@ -249,8 +302,8 @@ class SqlPosGateway:
         products = m.Product.__table__
         return self._batch(
             "read changed prices",
-            select(*_PRICE_COLUMNS),
-            products.c.updated_at,
+            select(*_PRICE_COLUMNS).where(_near(products.c.updated_at, after)),
+            comparable_time(products.c.updated_at),
             products.c.sku,
             str,
             after,
@@ -263,8 +316,8 @@ class SqlPosGateway:
         categories = m.Category.__table__
         return self._batch(
             "read changed categories",
-            select(categories),
-            categories.c.updated_at,
+            select(categories).where(_near(categories.c.updated_at, after)),
+            comparable_time(categories.c.updated_at),
             categories.c.id,
             int,
             after,
@@ -277,8 +330,8 @@ class SqlPosGateway:
         customers = m.Customer.__table__
         return self._batch(
             "read changed customers",
-            select(customers),
-            customers.c.updated_at,
+            select(customers).where(_near(customers.c.updated_at, after)),
+            comparable_time(customers.c.updated_at),
             customers.c.id,
             int,
             after,
@@ -299,6 +352,35 @@ class SqlPosGateway:
             for sku, code, value in found:
                 by_sku.setdefault(sku, []).append(ProductAttribute(code, value))
         return [_product(row, tuple(by_sku.get(row.sku, ())), row.changed_at) for row in rows]
+
+    # --- row counts --------------------------------------------------------------------------------------
+
+    def _count(self, read: str, statement: Select) -> int:
+        with _database_errors(read), self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def count_products(self) -> int:
+        """How many products the POS holds."""
+        return self._count("count products", select(func.count()).select_from(m.Product.__table__))
+
+    def count_images(self) -> int:
+        """How many product images the POS holds."""
+        return self._count("count images", select(func.count()).select_from(m.ProductImage.__table__))
+
+    def count_stock(self) -> int:
+        """How many stock rows the POS holds at this gateway's location."""
+        stock = m.Stock.__table__
+        return self._count(
+            "count stock", select(func.count()).select_from(stock).where(stock.c.location_code == self.location_code)
+        )
+
+    def count_categories(self) -> int:
+        """How many categories the POS holds."""
+        return self._count("count categories", select(func.count()).select_from(m.Category.__table__))
+
+    def count_customers(self) -> int:
+        """How many customers the POS holds."""
+        return self._count("count customers", select(func.count()).select_from(m.Customer.__table__))
 
     # --- reads by key ------------------------------------------------------------------------------------
 
@@ -325,15 +407,12 @@ class SqlPosGateway:
 
         def query(chunk: list[Any]) -> Select:
             latest = (
-                select(attributes.c.sku, func.max(attributes.c.updated_at).label("at"))
+                select(attributes.c.sku, func.max(comparable_time(attributes.c.updated_at)).label("at"))
                 .where(attributes.c.sku.in_(select(products.c.sku).where(where(chunk))))
                 .group_by(attributes.c.sku)
                 .subquery()
             )
-            changed_at = type_coerce(
-                case((latest.c.at > products.c.updated_at, latest.c.at), else_=products.c.updated_at),
-                m.UtcDateTime(),
-            )
+            changed_at = _later(latest.c.at, comparable_time(products.c.updated_at))
             return (
                 select(products, changed_at.label("changed_at"))
                 .outerjoin(latest, latest.c.sku == products.c.sku)

@@ -1,5 +1,8 @@
 """Checks and normalises what the service writes to a POS, before any database work.
 
+Text with a NUL character or a lone surrogate (which JSON can carry and no POS column stores faithfully) is a
+problem like any other: the record is refused with the field named, never written and never retried.
+
 Each function returns a normalised copy (exact 4-place decimals, lower-case email, UTC times) or raises
 `PosValidationError` naming every problem found. Checks that need the database (unknown SKUs) are the gateway's.
 """
@@ -13,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from syncapi.pos.errors import PosValidationError
 from syncapi.pos.gateway import CategoryIn, CreditNoteIn, CustomerIn, InvoiceIn, SaleIn, SaleLineIn
+from syncapi.textcheck import text_problem
 
 #: Decimal places kept for money and quantities (the columns are NUMERIC(12,4)).
 PLACES = Decimal("0.0001")
@@ -86,7 +90,10 @@ def _text(value: object, name: str, problems: _Problems, *, max_chars: int, requ
         problems.add(f"{name} must be text, got {value!r}")
         return ""
     value = value.strip()
-    if required and not value:
+    problem = text_problem(value)
+    if problem:
+        problems.add(f"{name} {problem}")
+    elif required and not value:
         problems.add(f"{name} is missing")
     elif len(value) > max_chars:
         problems.add(f"{name} is longer than {max_chars} characters")
