@@ -162,8 +162,9 @@ def test_the_operator_api_refuses_unsafe_skus(outbound, sku):
         ("/api/v1/pos/changes", {"products": [sku]}),
     ):
         response = client.post(url, json=body, headers=API_AUTH)
-        assert response.status_code == 422, (url, response.get_json())
+        assert response.status_code == 400, (url, response.get_json())
         assert "SKU" in response.get_json()["message"]
+        assert response.get_json()["error"] == "Bad Request"
     assert outbound.svc.redis.keys("syncapi:announced:*") == []
 
 

@@ -19,6 +19,7 @@ from syncapi import jsonlimits
 from syncapi.errors import error_response, too_large_message
 from syncapi.queues import QueueUnavailableError
 from syncapi.state.migrate import current_revision, head_revision
+from syncapi.textcheck import sku_problem
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ PREFIX = "/api/v1"
 RETRY_AFTER_S = 10
 #: The OpenAPI name of the bearer-token scheme.
 SECURITY_SCHEME = "bearerAuth"
+#: Body fields that list SKUs (`/sync/<kind>` and `/pos/changes`).
+SKU_LIST_FIELDS = ("skus", "products", "stock", "prices")
 #: Bytes read from a chunked request body at a time.
 READ_CHUNK_BYTES = 64 * 1024
 
@@ -44,9 +47,29 @@ class LimitedJSONParser(FlaskParser):
             # webargs answers a JSONDecodeError with a 400 (a non-empty `doc`: an empty one means "no body").
             raise json.JSONDecodeError(f"not UTF-8: {exc.reason}", doc=repr(body[:20]), pos=exc.start) from exc
         try:
-            return jsonlimits.loads(text)
+            document = jsonlimits.loads(text)
         except jsonlimits.JSONLimitError as exc:
             abort(400, messages={"json": [str(exc)]})
+        _refuse_unsafe_skus(document)
+        return document
+
+
+def _refuse_unsafe_skus(document) -> None:
+    """A 400 for a SKU that could never go into a Magento path (`.`, `..`, `/`, control characters, NUL): hostile
+    input, refused before the schema looks at the body, like the JSON limits. Other field errors stay 422."""
+    if not isinstance(document, dict):
+        return
+    problems = {}
+    for field in SKU_LIST_FIELDS:
+        values = document.get(field)
+        if not isinstance(values, list):
+            continue
+        for index, value in enumerate(values):
+            problem = sku_problem(value) if isinstance(value, str) and value.strip() else None
+            if problem:
+                problems.setdefault(field, {})[index] = [problem]
+    if problems:
+        abort(400, messages={"json": problems})
 
 
 class ApiBlueprint(Blueprint):
