@@ -79,6 +79,7 @@ def main() -> int:
     """Wait for the cron lock, then enqueue the periodic jobs of `jobs/schedule.py` until stopped."""
     settings = load_settings()
     logs.configure(settings)
+    logs.log_startup(settings, "cron")
     services.install(services.Services(settings))
     connection = connect_redis(settings.redis_url)
     lock = CronLock(connection, f"{socket.gethostname()}:{os.getpid()}")

@@ -132,3 +132,10 @@ def configure(settings, stream=None) -> None:
     handler._syncapi = True
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+
+
+def log_startup(settings, process: str) -> None:
+    """Log the one start-up line of `process`: its mode (production unless `make run`), and why when
+    SYNCAPI_ENV=development was not honoured."""
+    fields = settings.startup_fields(process)
+    logging.getLogger("syncapi").info(f"syncapi {process} starting in {fields['mode']} mode", extra=fields)
