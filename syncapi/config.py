@@ -306,6 +306,7 @@ class Settings:
             "magento_concurrency",
             "worker_ttl_s",
             "worker_maintenance_interval_s",
+            "personal_data_days",
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"setting {env_name(name)} must be 1 or more")
