@@ -16,7 +16,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select, update
 
 from syncapi import logs
-from syncapi.personal_data import _texts, purge_personal_data
+from syncapi.personal_data import purge_personal_data
 from syncapi.queues import FAILURE_TTL_S, QUEUE_DEFAULT, QUEUE_INBOUND, QUEUE_OUTBOUND
 from syncapi.sandbox import seed as magento_seed
 from syncapi.state import add_error, create_run, finish_run, record_link
@@ -140,12 +140,29 @@ def _state_dump(engine) -> str:
 
 
 def _redis_dump(redis) -> str:
-    """Every key of the database, and every value under it (decompressed where rq compressed it), as text."""
+    """Every key of the database and every raw value under it, plus what rq itself reads back from each job (its
+    call, metadata, exception and results), as text: read through rq, not through the code under test."""
     parts = []
     for raw_key in redis.scan_iter(count=500):
         key = raw_key.decode()
         parts.append(key)
-        parts += [value.decode("utf-8", "replace") for value in _texts(redis, key)]
+        kind = redis.type(key).decode()
+        if kind == "string":
+            parts.append(repr(redis.get(key)))
+        elif kind == "hash":
+            parts.append(repr(redis.hgetall(key)))
+        elif kind == "list":
+            parts.append(repr(redis.lrange(key, 0, -1)))
+        elif kind == "set":
+            parts.append(repr(redis.smembers(key)))
+        elif kind == "zset":
+            parts.append(repr(redis.zrange(key, 0, -1)))
+        elif kind == "stream":
+            parts.append(repr(redis.xrange(key)))
+        if key.startswith("rq:job:"):
+            job = Job.fetch(key.removeprefix("rq:job:"), connection=redis)
+            parts.append(repr((job.args, job.kwargs, job.meta, job.description)))
+            parts += [repr((r.exc_string, r.return_value)) for r in job.results()]
     return "\n".join(parts)
 
 
