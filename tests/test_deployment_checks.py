@@ -102,6 +102,24 @@ def test_a_bad_setting_stops_the_process_once_with_one_line(process, case, tmp_p
     assert redis.keys("rq:worker*") == [] and redis.get("syncapi:cron:lock") is None
 
 
+def test_without_our_gunicorn_settings_a_worker_that_cannot_load_still_stops_gunicorn_once(tmp_path, redis):
+    """A gunicorn started with another config (no start-up check in the arbiter): the worker exits with code 3
+    while loading the app, and gunicorn stops with it instead of booting workers again and again."""
+    empty = tmp_path / "other.conf.py"
+    empty.write_text("")
+    env = _env(tmp_path, WEBHOOK_SECRET="change-me")
+    command = [*_command("web"), "--config", str(empty), "--bind", f"127.0.0.1:{env['PORT']}"]
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == EXIT_BAD_SETTINGS, output
+    assert time.monotonic() - started < STOP_WITHIN_S
+    assert output.count("Booting worker") == 1, output
+    ours = [line for line in output.splitlines() if line.startswith("syncapi:")]
+    assert ours == ["syncapi: setting WEBHOOK_SECRET is refused: it is a placeholder or example value, not a secret"
+                    " (see docs/deployment-checks.md)"]  # fmt: skip
+
+
 def _start_web(env) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         _command("web"), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
