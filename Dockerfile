@@ -23,10 +23,11 @@ RUN pip install -r requirements.txt
 RUN groupadd --system --gid 10001 syncapi \
     && useradd --system --uid 10001 --gid syncapi --home-dir /app --no-create-home --shell /usr/sbin/nologin syncapi
 COPY . .
-# instance/: the default SQLite POS. /run/syncapi: gunicorn's control socket (it looks in XDG_RUNTIME_DIR, else
-# in $HOME, which this user cannot write to).
+# instance/: the default SQLite POS. /run/syncapi: gunicorn's control socket, the container's own (gunicorn.conf.py
+# makes one only where GUNICORN_CONTROL_SOCKET names it).
 RUN mkdir -p instance /run/syncapi && chown syncapi:syncapi instance /run/syncapi
-ENV XDG_RUNTIME_DIR=/run/syncapi
+ENV XDG_RUNTIME_DIR=/run/syncapi \
+    GUNICORN_CONTROL_SOCKET=/run/syncapi/gunicorn.ctl
 USER syncapi:syncapi
 
 EXPOSE 8000

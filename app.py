@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-from syncapi import api, dashboard, errors, headers, health, logs, metrics, services, webhooks
-from syncapi.config import Settings, SettingsError
+from syncapi import api, dashboard, errors, headers, health, logs, metrics, personal_data, services, webhooks
+from syncapi.config import EXIT_BAD_SETTINGS, Settings, SettingsError
 from syncapi.magento import cli as magento_cli
 from syncapi.outbound import cli as sync_cli
 from syncapi.pos import cli as pos_cli
@@ -45,15 +45,16 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     metrics.init_app(app)
     magento_cli.init_app(app)
     sync_cli.init_app(app)
+    personal_data.init_app(app)
     return app
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Settings from the environment; on a bad or missing one, print its one line and exit."""
+    """Settings from the environment; on a bad or missing one, print its one line and exit with code 3."""
     try:
         return Settings.from_env(overrides=overrides)
     except SettingsError as exc:
         if overrides is not None:
             raise
-        print(f"syncapi: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        print(f"syncapi: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_BAD_SETTINGS) from None

@@ -44,7 +44,7 @@ START_TIMEOUT_S = 30.0
 #: Seconds a process gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 20.0
 BENCH_SECRET = "bench-webhook-secret"  # noqa: S105 - a throwaway key for a local run
-BENCH_API_TOKEN = "bench-api-token"  # noqa: S105
+BENCH_API_TOKEN = "bench-api-token-0123456789"  # noqa: S105
 #: Orders are seeded this many at a time.
 SEED_CHUNK = 100
 

@@ -2,7 +2,10 @@
 # `make run`: prepare the embedded defaults, print the URLs and run every process of Procfile.dev together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export SYNCAPI_ENV=development
+# Development mode needs all three: SYNCAPI_ENV, make run's own marker and a loopback HOST
+# (docs/deployment-checks.md); anything else runs as production.
+export SYNCAPI_ENV=development SYNCAPI_MAKE_RUN=1
+export HOST="${HOST:-127.0.0.1}"
 export PORT="${PORT:-8000}" SANDBOX_PORT="${SANDBOX_PORT:-8081}"
 export MAGENTO_BASE_URL="${MAGENTO_BASE_URL:-http://127.0.0.1:$SANDBOX_PORT}"
 export PATH="$PWD/.venv/bin:$PATH"

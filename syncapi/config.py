@@ -7,6 +7,7 @@ Every setting of the outside contract is here with its default. A missing requir
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -24,6 +25,52 @@ DEV_MAGENTO_CONSUMER_KEY = "sandbox-consumer-key"
 DEV_MAGENTO_CONSUMER_SECRET = "sandbox-consumer-secret"  # noqa: S105
 DEV_MAGENTO_ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105
 DEV_MAGENTO_ACCESS_TOKEN_SECRET = "sandbox-access-token-secret"  # noqa: S105
+
+#: Exit code of a process whose settings are missing or refused: gunicorn's "worker failed to boot", which
+#: stops its arbiter for good instead of starting the worker again; the systemd units do not restart on it.
+EXIT_BAD_SETTINGS = 3
+
+#: The marker `make run` (scripts/run-dev.sh) exports; development mode needs it as well as SYNCAPI_ENV.
+MAKE_RUN_MARKER = "SYNCAPI_MAKE_RUN"
+
+#: Fewest characters of WEBHOOK_SECRET and API_TOKEN in production, and of DASHBOARD_PASSWORD.
+MIN_SECRET_CHARS = 16
+MIN_DASHBOARD_PASSWORD_CHARS = 12
+#: Values refused for any secret in production, compared without case and without `-`, `_`, `.` or spaces:
+#: the usual placeholders, what our docs and example files have ever shown, and the development defaults.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "changeme",
+        "changemenow",
+        "changethis",
+        "replaceme",
+        "secret",
+        "password",
+        "passw0rd",
+        "admin",
+        "test",
+        "example",
+        "xxx",
+        "todo",
+        "fixme",
+        "none",
+        "null",
+        "yoursecret",
+        "mysecret",
+        "correcthorsebatterystaple",
+        "changemedbpassword",
+        "operator",
+        "devwebhooksecret",
+        "devapitoken",
+        "devdashboardpassword",
+        "sandboxconsumerkey",
+        "sandboxconsumersecret",
+        "sandboxaccesstoken",
+        "sandboxaccesstokensecret",
+    }
+)
+#: Words that make any value a placeholder wherever they appear in it (`change-me-db-password`).
+PLACEHOLDER_WORDS = ("changeme", "replaceme", "replacewith", "placeholder", "generateme", "pasteyour")
 
 MAGENTO_AUTH_OAUTH1 = "oauth1"
 MAGENTO_AUTH_BEARER = "bearer"
@@ -158,6 +205,9 @@ class Settings:
     worker_ttl_s: int = _setting("WORKER_TTL", 60, _int)
     worker_maintenance_interval_s: int = _setting("WORKER_MAINTENANCE_INTERVAL", 60, _int)
     run_history_days: int = _setting("RUN_HISTORY_DAYS", 30, _int)
+    personal_data_days: int = _setting("PERSONAL_DATA_DAYS", 30, _int)
+    make_run: bool = _setting(MAKE_RUN_MARKER, False, _bool, doc="set by `make run` only")
+    host: str | None = _setting("HOST", None, doc="the address the web process listens on")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -194,8 +244,36 @@ class Settings:
 
     @property
     def development(self) -> bool:
-        """True under `make run` (SYNCAPI_ENV=development): dev secrets and an open dashboard are allowed."""
-        return self.env == ENV_DEVELOPMENT
+        """True only under `make run`: dev secrets and an open dashboard are allowed.
+
+        SYNCAPI_ENV=development alone is not enough, so a deployment that copied it by mistake still runs as
+        production: `make run`'s own marker (SYNCAPI_MAKE_RUN=1) and a loopback HOST are needed too.
+        """
+        return self.development_refused_because is None
+
+    @property
+    def development_refused_because(self) -> str | None:
+        """Why SYNCAPI_ENV=development is not honoured (None when it is, or when it was not asked for)."""
+        if self.env != ENV_DEVELOPMENT:
+            return "SYNCAPI_ENV is not development"
+        if not self.make_run:
+            return f"SYNCAPI_ENV=development ignored: {MAKE_RUN_MARKER} is not set (only `make run` sets it)"
+        if not is_loopback_host(self.host):
+            shown = self.host or "unset (gunicorn listens on 0.0.0.0)"
+            return f"SYNCAPI_ENV=development ignored: HOST {shown} is not a loopback address"
+        return None
+
+    @property
+    def mode(self) -> str:
+        """`development` or `production`: how the service really runs, whatever SYNCAPI_ENV says."""
+        return ENV_DEVELOPMENT if self.development else ENV_PRODUCTION
+
+    def startup_fields(self, process: str) -> dict[str, Any]:
+        """The fields of a process's start-up log line: which process, which mode and why."""
+        fields: dict[str, Any] = {"role": process, "mode": self.mode}
+        if self.env == ENV_DEVELOPMENT and not self.development:
+            fields["mode_reason"] = self.development_refused_because
+        return fields
 
     @property
     def state_url(self) -> str:
@@ -231,7 +309,10 @@ class Settings:
             required.append("magento_access_token")
         for name in required:
             if not getattr(self, name):
-                raise SettingsError(f"missing required setting {env_name(name)}")
+                why = f" ({self.development_refused_because})" if self.env == ENV_DEVELOPMENT else ""
+                raise SettingsError(f"missing required setting {env_name(name)}{why}")
+        if not self.development:
+            self._refuse_weak_secrets()
         if not self.magento_base_url.startswith(("http://", "https://")):
             raise SettingsError(
                 f"setting MAGENTO_BASE_URL must start with http:// or https://, got {self.magento_base_url!r}"
@@ -248,10 +329,33 @@ class Settings:
             "magento_concurrency",
             "worker_ttl_s",
             "worker_maintenance_interval_s",
+            "personal_data_days",
         ):
             if getattr(self, name) < 1:
                 raise SettingsError(f"setting {env_name(name)} must be 1 or more")
         return self
+
+    def _refuse_weak_secrets(self) -> None:
+        secrets = [
+            ("webhook_secret", MIN_SECRET_CHARS),
+            ("api_token", MIN_SECRET_CHARS),
+            ("dashboard_password", MIN_DASHBOARD_PASSWORD_CHARS),
+        ]
+        for name, min_chars in secrets:
+            value = getattr(self, name)
+            if value:
+                problem = weak_secret_problem(value, min_chars)
+                if problem:
+                    raise SettingsError(
+                        f"setting {env_name(name)} is refused: {problem} (see docs/deployment-checks.md)"
+                    )
+        for name in ("redis_url", "pos_database_url", "state_database_url"):
+            password = url_password(getattr(self, name))
+            if password and is_placeholder(password):
+                raise SettingsError(
+                    f"setting {env_name(name)} is refused: its password is a placeholder"
+                    " (see docs/deployment-checks.md)"
+                )
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict by environment name, secrets replaced by `***` (for logs and `check`)."""
@@ -264,6 +368,46 @@ class Settings:
                 value = redact_url(value)
             out[field.metadata["env"]] = value
         return out
+
+
+def _normalised(value: str) -> str:
+    return re.sub(r"[\s._-]+", "", value.strip().lower())
+
+
+def is_placeholder(value: str) -> bool:
+    """True when `value` is a known placeholder or example value (see `PLACEHOLDER_SECRETS`)."""
+    normalised = _normalised(value)
+    return normalised in PLACEHOLDER_SECRETS or any(word in normalised for word in PLACEHOLDER_WORDS)
+
+
+def weak_secret_problem(value: str, min_chars: int) -> str | None:
+    """What is wrong with `value` as a production secret of at least `min_chars` characters, or None."""
+    if is_placeholder(value):
+        return "it is a placeholder or example value, not a secret"
+    if len(value) < min_chars:
+        return f"it has {len(value)} characters, at least {min_chars} are needed"
+    if len(set(value)) < 4:
+        return "it repeats too few characters to be a secret"
+    return None
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True when every address in `host` (comma list) is a loopback address (127.0.0.0/8, ::1, localhost).
+
+    No host (gunicorn then listens on 0.0.0.0) and a unix socket (a proxy may forward anyone to it) are not.
+    """
+    if not host or not host.strip():
+        return False
+    for part in host.split(","):
+        part = part.strip().strip("[]")
+        if part.lower() == "localhost":
+            continue
+        try:
+            if not ipaddress.ip_address(part).is_loopback:
+                return False
+        except ValueError:
+            return False
+    return True
 
 
 def env_name(field_name: str) -> str:
@@ -281,6 +425,14 @@ def _is_secret(field_name: str) -> bool:
 def redact_url(url: str) -> str:
     """`url` with any password replaced by `***` (`redis://:pw@host` -> `redis://:***@host`)."""
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password inside a URL setting (`redis://:pw@host` -> `pw`), or None."""
+    if not url:
+        return None
+    match = re.match(r"[^:/]+://[^:/@]*:([^@/]*)@", url)
+    return match.group(1) if match and match.group(1) else None
 
 
 def _environment_with_dotenv() -> dict[str, str]:

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 CRON_LOCK_KEY = "syncapi:cron:lock"
 #: Seconds the lock outlives a cron process that died without releasing it.
 CRON_LOCK_TTL_S = 30
+#: Exit code when the lock was lost to another process: a temporary state (sysexits' EX_TEMPFAIL), to restart on,
+#: unlike the bad-settings code 3 that supervisors do not restart (docs/deployment-checks.md).
+EXIT_LOCK_LOST = 75
 #: Seconds between renewals of the lock, and between attempts to take it.
 CRON_LOCK_RENEW_S = 10
 SCHEDULE_PATH = Path(__file__).resolve().parent.parent / "jobs" / "schedule.py"
@@ -59,7 +62,7 @@ class CronLock:
                 try:
                     if not self._renew():
                         log.error("cron lock lost to another process; stopping", extra={"owner": self.owner})
-                        os._exit(3)
+                        os._exit(EXIT_LOCK_LOST)
                 except Exception:
                     log.exception("cron lock renewal failed; retrying")
 
@@ -79,6 +82,7 @@ def main() -> int:
     """Wait for the cron lock, then enqueue the periodic jobs of `jobs/schedule.py` until stopped."""
     settings = load_settings()
     logs.configure(settings)
+    logs.log_startup(settings, "cron")
     services.install(services.Services(settings))
     connection = connect_redis(settings.redis_url)
     lock = CronLock(connection, f"{socket.gethostname()}:{os.getpid()}")

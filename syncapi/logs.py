@@ -1,9 +1,11 @@
-"""Logging: one JSON object per line on stdout, with ids as fields and secrets masked."""
+"""Logging: one JSON object per line on stdout, with ids as fields, secrets masked and email addresses replaced
+(logs carry ids, not customers' personal data: docs/personal-data.md)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from urllib.parse import unquote, urlsplit
@@ -11,6 +13,13 @@ from urllib.parse import unquote, urlsplit
 #: `LogRecord` attributes that are not event fields.
 _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 MASK = "***"
+#: What an email address in a log line becomes.
+EMAIL_MASK = "<email>"
+#: An email address as it may appear in any text (a message, a Magento error, a URL, percent-encoded `@` too).
+#: Never the user or password of a URL (`redis://:pw@host`): no match starts after `:` or `/`, or mid-word.
+EMAIL_RE = re.compile(
+    r"(?<![A-Za-z0-9.!#$%*+/?^_`{|}~:@-])[A-Za-z0-9.!#$%+?^_`{|}~-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 #: Shorter values are not masked: replacing every "abc" in every line would hide more than it protects.
 MIN_SECRET_CHARS = 4
 
@@ -37,8 +46,9 @@ class JsonFormatter(logging.Formatter):
 
 
 class SecretMaskFilter(logging.Filter):
-    """Replaces every configured secret value in a record by `***`, whatever logged it: in the message, in
-    extra fields of any type (lists, dicts, bytes, objects), and in the traceback."""
+    """Replaces every configured secret value in a record by `***` and every email address by `<email>`,
+    whatever logged it: in the message, in extra fields of any type (lists, dicts, bytes, objects), and in the
+    traceback."""
 
     def __init__(self, secrets: list[str | None]):
         super().__init__()
@@ -46,8 +56,6 @@ class SecretMaskFilter(logging.Filter):
         self.secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
         masked = self.mask(message)
         if masked != message:
@@ -65,10 +73,10 @@ class SecretMaskFilter(logging.Filter):
         return True
 
     def mask(self, text: str) -> str:
-        """`text` with every secret replaced by `***`."""
+        """`text` with every secret replaced by `***` and every email address by `<email>`."""
         for secret in self.secrets:
             text = text.replace(secret, MASK)
-        return text
+        return EMAIL_RE.sub(EMAIL_MASK, text)
 
     def _mask_value(self, value):
         if isinstance(value, str):
@@ -132,3 +140,10 @@ def configure(settings, stream=None) -> None:
     handler._syncapi = True
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+
+
+def log_startup(settings, process: str) -> None:
+    """Log the one start-up line of `process`: its mode (production unless `make run`), and why when
+    SYNCAPI_ENV=development was not honoured."""
+    fields = settings.startup_fields(process)
+    logging.getLogger("syncapi").info(f"syncapi {process} starting in {fields['mode']} mode", extra=fields)

@@ -32,6 +32,7 @@ QUEUE_NAMES = (QUEUE_INBOUND, QUEUE_OUTBOUND, QUEUE_DEFAULT)
 RESULT_TTL_S = 3600
 #: Seconds a failed job stays in the failed registry for an operator to inspect and retry.
 FAILURE_TTL_S = 14 * 24 * 3600
+SECONDS_PER_DAY = 24 * 3600
 #: Seconds a queued job may wait for a worker before it expires: a week covers any outage worth surviving.
 QUEUED_TTL_S = 7 * 24 * 3600
 #: Redis socket timeouts, in seconds: a dead Redis must fail a request fast, not hang it.
@@ -231,7 +232,8 @@ class Queues:
             "job_id": job_id,
             "job_timeout": self.settings.job_timeout_s,
             "result_ttl": RESULT_TTL_S,
-            "failure_ttl": FAILURE_TTL_S,
+            # A failed job's error may quote a customer: it is kept no longer than PERSONAL_DATA_DAYS.
+            "failure_ttl": min(FAILURE_TTL_S, self.settings.personal_data_days * SECONDS_PER_DAY),
             "ttl": QUEUED_TTL_S,
             "retry": Retry(max=retries, interval=intervals) if retries else None,
             "on_success": Callback(record_job_success),

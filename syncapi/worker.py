@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings()
     logs.configure(settings)
+    logs.log_startup(settings, "worker")
     services.install(services.Services(settings))  # what the workers and their jobs read their settings from
     connection = connect_redis(settings.redis_url)
     worker_class = ForkingServiceWorker if args.fork else ServiceWorker

@@ -48,7 +48,7 @@ def magento_test_settings(base_url: str, **overrides) -> Settings:
         "MAGENTO_READ_TIMEOUT": 5,
         "MAGENTO_MAX_RETRIES": 3,
         "WEBHOOK_SECRET": "test-webhook-secret",
-        "API_TOKEN": "test-api-token",
+        "API_TOKEN": "test-api-token-0123456789",
     }
     values.update(overrides)
     return Settings.from_env(environ={}, overrides=values)

@@ -17,6 +17,7 @@ from syncapi.state import add_counts, create_run, finish_run
 from tests.conftest import TEST_REDIS_URL, base_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD_PASSWORD = "ops-dashboard-password-0123"
 
 
 def _samples(text: str) -> dict[tuple, float]:
@@ -148,12 +149,18 @@ def _basic(user: str, password: str) -> dict:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, _basic("ops", "wrong"), _basic("wrong", "s3cret"), _basic("ops", ""), {"Authorization": "Bearer s3cret"}],
+    [
+        {},
+        _basic("ops", "wrong"),
+        _basic("wrong", DASHBOARD_PASSWORD),
+        _basic("ops", ""),
+        {"Authorization": f"Bearer {DASHBOARD_PASSWORD}"},
+    ],
     ids=["none", "wrong-password", "wrong-user", "empty-password", "bearer"],
 )
 @pytest.mark.parametrize("path", ["/rq/", "/rq/0/data/queues.json", "/rq/static/css/main.css"])
 def test_dashboard_refuses_without_the_credentials(make_app, headers, path):
-    application = make_app(DASHBOARD_USER="ops", DASHBOARD_PASSWORD="s3cret")
+    application = make_app(DASHBOARD_USER="ops", DASHBOARD_PASSWORD=DASHBOARD_PASSWORD)
     response = application.test_client().get(path, headers=headers)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic realm=")
@@ -161,22 +168,22 @@ def test_dashboard_refuses_without_the_credentials(make_app, headers, path):
 
 
 def test_dashboard_accepts_the_credentials(make_app, redis):
-    application = make_app(DASHBOARD_USER="ops", DASHBOARD_PASSWORD="s3cret")
+    application = make_app(DASHBOARD_USER="ops", DASHBOARD_PASSWORD=DASHBOARD_PASSWORD)
     application.extensions["queues"].enqueue(QUEUE_INBOUND, noop, 1, job_id="visible-1")
     client = application.test_client()
-    page = client.get("/rq/", headers=_basic("ops", "s3cret"))
+    page = client.get("/rq/", headers=_basic("ops", DASHBOARD_PASSWORD))
     assert page.status_code == 200
     assert "RQ dashboard" in page.get_data(as_text=True)
-    queues = client.get("/rq/0/data/queues.json", headers=_basic("ops", "s3cret")).get_json()
+    queues = client.get("/rq/0/data/queues.json", headers=_basic("ops", DASHBOARD_PASSWORD)).get_json()
     assert {"name": "inbound", "count": 1} in [{k: q[k] for k in ("name", "count")} for q in queues["queues"]]
 
 
 def test_dashboard_refuses_actions_from_other_sites_even_with_credentials(make_app, redis):
-    application = make_app(DASHBOARD_USER="ops", DASHBOARD_PASSWORD="s3cret")
+    application = make_app(DASHBOARD_USER="ops", DASHBOARD_PASSWORD=DASHBOARD_PASSWORD)
     queue = application.extensions["queues"][QUEUE_INBOUND]
     application.extensions["queues"].enqueue(QUEUE_INBOUND, noop, 1, job_id="kept-1")
     client = application.test_client()
-    login = _basic("ops", "s3cret")
+    login = _basic("ops", DASHBOARD_PASSWORD)
     cross = {**login, "Sec-Fetch-Site": "cross-site"}
     assert client.post("/rq/queue/inbound/queued/empty", headers=cross).status_code == 403
     assert client.get("/rq/requeue/inbound", headers={**cross, "Sec-Fetch-Mode": "navigate"}).status_code == 403
@@ -191,9 +198,9 @@ def test_dashboard_refuses_actions_from_other_sites_even_with_credentials(make_a
 
 def test_dashboard_without_configured_credentials(make_app):
     production = make_app()
-    response = production.test_client().get("/rq/", headers=_basic("ops", "s3cret"))
+    response = production.test_client().get("/rq/", headers=_basic("ops", DASHBOARD_PASSWORD))
     assert response.status_code == 401
     assert "set DASHBOARD_USER and DASHBOARD_PASSWORD" in response.get_json()["message"]
     db.dispose_all()
-    development = make_app(SYNCAPI_ENV="development")
+    development = make_app(SYNCAPI_ENV="development", SYNCAPI_MAKE_RUN="1", HOST="127.0.0.1")
     assert development.test_client().get("/rq/").status_code == 200

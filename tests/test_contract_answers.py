@@ -86,7 +86,7 @@ def test_the_sync_api_tells_a_body_not_sent_as_json_from_broken_json(client, con
 
 def test_syncapi_dotenv_names_the_settings_file(tmp_path, monkeypatch):
     env_file = tmp_path / "service.env"
-    env_file.write_text("MAGENTO_BASE_URL=https://shop.example.com\nWEBHOOK_SECRET=w\nAPI_TOKEN=a\n"
+    env_file.write_text("MAGENTO_BASE_URL=https://shop.example.com\nWEBHOOK_SECRET=webhook-secret-0123456789\nAPI_TOKEN=api-token-0123456789\n"
                         "MAGENTO_AUTH=bearer\nMAGENTO_ACCESS_TOKEN=t\nPOS_LOCATION_CODE=SHOP9\n")  # fmt: skip
     for name in ("MAGENTO_BASE_URL", "WEBHOOK_SECRET", "API_TOKEN", "MAGENTO_AUTH", "MAGENTO_ACCESS_TOKEN",
                  "POS_LOCATION_CODE", "SYNCAPI_ENV"):  # fmt: skip

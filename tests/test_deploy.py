@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
-from syncapi.config import Settings
+from syncapi.config import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -38,6 +39,16 @@ VENV_BIN = f"{INSTALL_DIR}/.venv/bin/"
 ENVIRONMENT_FILE = "/etc/syncapi/syncapi.env"
 #: Settings gunicorn.conf.py reads, beside the service's own.
 GUNICORN_SETTINGS = {"PORT", "WEB_CONCURRENCY", "WEB_CONNECTIONS"}
+#: The secrets the example leaves empty, to be generated.
+SECRETS_IN_EXAMPLE = (
+    "MAGENTO_CONSUMER_KEY",
+    "MAGENTO_CONSUMER_SECRET",
+    "MAGENTO_ACCESS_TOKEN",
+    "MAGENTO_ACCESS_TOKEN_SECRET",
+    "WEBHOOK_SECRET",
+    "API_TOKEN",
+    "DASHBOARD_PASSWORD",
+)
 #: What a deployment must set (the rest has defaults).
 REQUIRED_IN_EXAMPLE = {
     "REDIS_URL",
@@ -222,12 +233,19 @@ def test_example_settings_are_complete_and_accepted():
     unknown = set(values) - _setting_names() - GUNICORN_SETTINGS
     assert not unknown, f"the example sets unknown variables {sorted(unknown)}"
     assert set(values) >= REQUIRED_IN_EXAMPLE
-    settings = Settings.from_env(environ=values)
+    # No secret is usable as it stands: the example copied unchanged is refused, naming the first one to fill in.
+    for name in SECRETS_IN_EXAMPLE:
+        assert values[name] == "", name
+    with pytest.raises(SettingsError, match="missing required setting WEBHOOK_SECRET"):
+        Settings.from_env(environ=values)
+    filled = {name: secrets.token_urlsafe(32) for name in SECRETS_IN_EXAMPLE} | {"DASHBOARD_USER": "ops"}
+    with pytest.raises(SettingsError, match="POS_DATABASE_URL is refused: its password is a placeholder"):
+        Settings.from_env(environ={**values, **filled})
+    database = urlsplit(values["POS_DATABASE_URL"])
+    filled["POS_DATABASE_URL"] = values["POS_DATABASE_URL"].replace(database.password, secrets.token_urlsafe(24))
+    settings = Settings.from_env(environ={**values, **filled})
     assert settings.env == "production" and not settings.development
     assert settings.dashboard_user and settings.dashboard_password
-    # Every secret is a placeholder to change, never a usable value.
-    for name in ("WEBHOOK_SECRET", "API_TOKEN", "DASHBOARD_PASSWORD", "MAGENTO_CONSUMER_SECRET"):
-        assert values[name].startswith("change-me"), name
 
 
 def test_example_settings_reach_the_compose_services():
@@ -391,17 +409,23 @@ def test_systemd_analyze_verify_accepts_the_units(tmp_path):
     )
 
 
-def test_gunicorn_control_socket_has_a_writable_place():
-    """gunicorn puts its control socket in XDG_RUNTIME_DIR, else under $HOME: neither the image's user nor the
-    hardened unit may write to its home, so each gives it a runtime directory of its own."""
+def test_gunicorn_control_socket_has_a_writable_place_of_its_own():
+    """gunicorn.conf.py makes a control socket only at GUNICORN_CONTROL_SOCKET (the default path is shared by
+    every gunicorn of a user): the image and the hardened unit each name one in a runtime directory of their own."""
     instructions = _instructions()
     env = " ".join(arguments for keyword, arguments in instructions if keyword == "ENV")
-    assert "XDG_RUNTIME_DIR=/run/syncapi" in env
+    assert "GUNICORN_CONTROL_SOCKET=/run/syncapi/gunicorn.ctl" in env
     runs = " ".join(arguments for keyword, arguments in instructions if keyword == "RUN")
     assert "/run/syncapi" in runs and "chown syncapi:syncapi instance /run/syncapi" in runs
     service = _unit(UNITS["web"])["Service"]
     assert service["RuntimeDirectory"] == ["syncapi-web"]
-    assert service["Environment"] == ["XDG_RUNTIME_DIR=/run/syncapi-web"]
+    assert "GUNICORN_CONTROL_SOCKET=/run/syncapi-web/gunicorn.ctl" in service["Environment"][0].split()
+
+
+@pytest.mark.parametrize("process", ["web", "worker", "cron"])
+def test_systemd_does_not_restart_a_process_whose_settings_are_refused(process):
+    service = _unit(UNITS[process])["Service"]
+    assert service["RestartPreventExitStatus"] == ["3"]
 
 
 def test_the_build_context_alone_runs_the_service(tmp_path):

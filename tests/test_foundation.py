@@ -18,7 +18,9 @@ from rq.job import Job
 from app import create_app
 from syncapi.config import Settings, SettingsError
 from syncapi.queues import QUEUE_INBOUND, QueueUnavailableError, job_id
+from tests.conftest import TEST_API_TOKEN as API_TOKEN
 from tests.conftest import TEST_REDIS_URL, base_settings
+from tests.conftest import TEST_WEBHOOK_SECRET as WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +40,8 @@ def test_settings_defaults_follow_the_contract():
     settings = Settings.from_env(
         {
             "MAGENTO_BASE_URL": "https://shop.example.com",
-            "WEBHOOK_SECRET": "s",
-            "API_TOKEN": "t",
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "API_TOKEN": API_TOKEN,
             "MAGENTO_AUTH": "bearer",
             "MAGENTO_ACCESS_TOKEN": "a",
         }
@@ -61,13 +63,21 @@ def test_settings_defaults_follow_the_contract():
 @pytest.mark.parametrize(
     ("missing", "environ"),
     [
-        ("MAGENTO_BASE_URL", {"WEBHOOK_SECRET": "s", "API_TOKEN": "t"}),
-        ("WEBHOOK_SECRET", {"MAGENTO_BASE_URL": "http://m", "API_TOKEN": "t"}),
-        ("API_TOKEN", {"MAGENTO_BASE_URL": "http://m", "WEBHOOK_SECRET": "s"}),
-        ("MAGENTO_CONSUMER_KEY", {"MAGENTO_BASE_URL": "http://m", "WEBHOOK_SECRET": "s", "API_TOKEN": "t"}),
+        ("MAGENTO_BASE_URL", {"WEBHOOK_SECRET": WEBHOOK_SECRET, "API_TOKEN": API_TOKEN}),
+        ("WEBHOOK_SECRET", {"MAGENTO_BASE_URL": "http://m", "API_TOKEN": API_TOKEN}),
+        ("API_TOKEN", {"MAGENTO_BASE_URL": "http://m", "WEBHOOK_SECRET": WEBHOOK_SECRET}),
+        (
+            "MAGENTO_CONSUMER_KEY",
+            {"MAGENTO_BASE_URL": "http://m", "WEBHOOK_SECRET": WEBHOOK_SECRET, "API_TOKEN": API_TOKEN},
+        ),
         (
             "MAGENTO_ACCESS_TOKEN",
-            {"MAGENTO_BASE_URL": "http://m", "WEBHOOK_SECRET": "s", "API_TOKEN": "t", "MAGENTO_AUTH": "bearer"},
+            {
+                "MAGENTO_BASE_URL": "http://m",
+                "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "API_TOKEN": API_TOKEN,
+                "MAGENTO_AUTH": "bearer",
+            },
         ),
     ],
 )
@@ -79,8 +89,8 @@ def test_missing_required_setting_is_named(missing, environ):
 def test_bad_values_are_refused_with_the_setting_name():
     base = {
         "MAGENTO_BASE_URL": "http://m",
-        "WEBHOOK_SECRET": "s",
-        "API_TOKEN": "t",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "API_TOKEN": API_TOKEN,
         "MAGENTO_AUTH": "bearer",
         "MAGENTO_ACCESS_TOKEN": "a",
     }
@@ -98,6 +108,8 @@ def test_lists_and_development_defaults():
     settings = Settings.from_env(
         {
             "SYNCAPI_ENV": "development",
+            "SYNCAPI_MAKE_RUN": "1",
+            "HOST": "127.0.0.1",
             "ORDER_WRITE_STATES": "processing, complete",
             "PRODUCT_CREATE_ONLY_FIELDS": "description,",
         }
@@ -111,15 +123,15 @@ def test_redacted_hides_secrets_and_url_passwords():
     settings = Settings.from_env(
         {
             "MAGENTO_BASE_URL": "http://m",
-            "WEBHOOK_SECRET": "hush-hush",
-            "API_TOKEN": "tok-tok",
+            "WEBHOOK_SECRET": "hush-hush-0123456789",
+            "API_TOKEN": "tok-tok-0123456789",
             "MAGENTO_AUTH": "bearer",
             "MAGENTO_ACCESS_TOKEN": "abc123",
             "REDIS_URL": "redis://:pw123@r:6379/0",
         }
     )
     shown = str(settings.redacted())
-    for secret in ("hush-hush", "tok-tok", "abc123", "pw123"):
+    for secret in ("hush-hush-0123456789", "tok-tok-0123456789", "abc123", "pw123"):
         assert secret not in shown
 
 
@@ -129,7 +141,7 @@ def test_missing_setting_stops_the_process_with_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert result.stderr.strip().splitlines() == ["syncapi: missing required setting MAGENTO_BASE_URL"]
 
 

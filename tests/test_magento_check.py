@@ -161,7 +161,7 @@ def test_magento_check_from_the_command_line(magento, tmp_path):
         "MAGENTO_ACCESS_TOKEN": DEV_MAGENTO_ACCESS_TOKEN,
         "MAGENTO_ACCESS_TOKEN_SECRET": DEV_MAGENTO_ACCESS_TOKEN_SECRET,
         "WEBHOOK_SECRET": "cli-webhook-secret",
-        "API_TOKEN": "cli-api-token",
+        "API_TOKEN": "cli-api-token-0123456789",
         "SYNCAPI_DOTENV": str(tmp_path / "no.env"),
     }
     command = [sys.executable, "-m", "flask", "--app", "app", "magento", "check", "--bulk-timeout", "2"]

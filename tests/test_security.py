@@ -25,7 +25,7 @@ from tests.conftest import TEST_API_TOKEN, TEST_WEBHOOK_SECRET, base_settings
 from tests.fixtures_webhooks import ROOT, _free_port, cloud_event, raw_http
 
 DASHBOARD_USER = "operator"
-DASHBOARD_PASSWORD = "correct-horse-battery-staple"
+DASHBOARD_PASSWORD = "correct-horse-battery-staple-4d1e"
 API_URL = "/api/v1/runs"
 WEBHOOK_URL = "/webhooks/magento"
 #: Bodies one byte over the 1 MiB limit of CONTRACT §3, which the API keeps too.

@@ -81,7 +81,7 @@ class CustomerPush:
     def _push_one(self, customer: Customer) -> tuple[Outcome, str]:
         """Write one customer; `(outcome with the Magento id as result, "created"|"updated"|"unchanged")`."""
         client = self.ctx.client
-        label = f"customer {customer.id} ({customer.email})"
+        label = f"customer {customer.id}"  # ids only: labels end up in logs and run errors (docs/personal-data.md)
         current: dict | None = None
         if customer.magento_id is not None:
             read = outcome_of(f"read {label}", lambda: _get_or_none(client, customer.magento_id))

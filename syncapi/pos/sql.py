@@ -797,7 +797,9 @@ class SqlPosGateway:
         """Find the customer by Magento id, else by email (linking the Magento id), else create it."""
         customer = validation.valid_customer(customer)
         return self._write(
-            f"ensure customer {customer.email}", lambda session: _ensure_customer(session, customer, link_strictly=True)
+            # Named by Magento id, never by email: this label ends up in logs and stored errors (docs/personal-data.md).
+            f"ensure customer (Magento id {customer.magento_id or 'none: a guest'})",
+            lambda session: _ensure_customer(session, customer, link_strictly=True),
         )
 
     def ensure_category(self, category: CategoryIn) -> WriteResult:
@@ -881,7 +883,8 @@ def _ensure_customer(session: Session, customer: CustomerIn, *, link_strictly: b
             _set_magento_id(session, m.Customer, found.id, customer.magento_id)
         elif customer.magento_id is not None and found.magento_id != customer.magento_id and link_strictly:
             raise PosConflictError(
-                f"customer {customer.email} is linked to Magento customer {found.magento_id}, not {customer.magento_id}"
+                f"POS customer {found.id} (same email) is linked to Magento customer {found.magento_id},"
+                f" not {customer.magento_id}"
             )
         return WriteResult(found.id, False)
     row = m.Customer(

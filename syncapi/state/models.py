@@ -67,6 +67,7 @@ class LinkRow(StateBase):
     __table_args__ = (
         UniqueConstraint("entity", "magento_id"),
         Index("ix_sync_links_entity_status", "entity", "status"),
+        Index("ix_sync_links_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -112,6 +113,7 @@ class RunErrorRow(StateBase):
     """One recorded error of a run (at most `MAX_STORED_ERRORS` per run are kept; all are counted)."""
 
     __tablename__ = "sync_run_errors"
+    __table_args__ = (Index("ix_sync_run_errors_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
