@@ -295,9 +295,10 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in fill.items() if not getattr(self, k)})
 
     def _validated(self) -> Settings:
-        required = ["magento_base_url", "api_token"]
+        required = ["magento_base_url"]
         if WEBHOOK_AUTH_HMAC in self.webhook_auth:
             required.append("webhook_secret")
+        required.append("api_token")
         if self.magento_auth == MAGENTO_AUTH_OAUTH1:
             required += [
                 "magento_consumer_key",
