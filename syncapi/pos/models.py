@@ -38,7 +38,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from syncapi.db import NAMING_CONVENTION
-from syncapi.pos.gateway import TENDER_WEB_ORDERS
+from syncapi.pos.gateway import CREDIT_NOTE_REFUNDED, INVOICE_PAID, SALE_COMPLETED, TENDER_WEB_ORDERS
 
 #: Digits and decimal places of money and quantity columns.
 MONEY_PRECISION = 12
@@ -56,17 +56,6 @@ STATUS_LENGTH = 16
 RATE_PRECISION = 18
 RATE_SCALE = 8
 
-#: `sales.status` values.
-SALE_COMPLETED = "completed"
-SALE_VOIDED = "voided"
-#: `invoices.status` values (Magento's invoice states 1, 2, 3).
-INVOICE_OPEN = "open"
-INVOICE_PAID = "paid"
-INVOICE_CANCELED = "canceled"
-#: `credit_notes.status` values (Magento's credit memo states 1, 2, 3).
-CREDIT_NOTE_OPEN = "open"
-CREDIT_NOTE_REFUNDED = "refunded"
-CREDIT_NOTE_CANCELED = "canceled"
 #: The tier-price group that means every customer group, as Magento's tier-price API names it.
 ALL_GROUPS = "ALL GROUPS"
 
