@@ -70,6 +70,15 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _currency_code(value: str) -> str | None:
+    code = value.strip().upper()
+    if not code:
+        return None
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError(f"expected a three-letter ISO currency code such as USD, got {value!r}")
+    return code
+
+
 def _seconds_list(value: str) -> tuple[int, ...]:
     parts = _csv(value)
     if not parts:
@@ -120,6 +129,7 @@ class Settings:
     product_create_only_fields: tuple[str, ...] = _setting("PRODUCT_CREATE_ONLY_FIELDS", (), _csv)
     push_inactive_products: bool = _setting("PUSH_INACTIVE_PRODUCTS", False, _bool)
     reconcile_interval_s: int = _setting("RECONCILE_INTERVAL", 600, _int)
+    pos_currency: str | None = _setting("POS_CURRENCY", None, _currency_code)
 
     # The service's own settings (documented in the README).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))

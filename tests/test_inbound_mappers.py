@@ -74,9 +74,10 @@ def test_an_order_becomes_a_valid_sale_with_positive_amounts():
     )
     assert sale.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert sale.customer == CustomerIn("alice@example.com", "Alice", "Archer", "555-0100", 7)
+    ten = Decimal("10.0")  # each line keeps its tax rate
     assert sale.lines == (
-        SaleLineIn("TEE-1", Decimal("2.0"), Decimal("20.0"), Decimal("39.6"), Decimal("4.0"), Decimal("3.6")),
-        SaleLineIn("MUG-1", Decimal("1.0"), Decimal("8.5"), Decimal("9.35"), Decimal("0.0"), Decimal("0.85")),
+        SaleLineIn("TEE-1", Decimal("2.0"), Decimal("20.0"), Decimal("39.6"), Decimal("4.0"), Decimal("3.6"), ten),
+        SaleLineIn("MUG-1", Decimal("1.0"), Decimal("8.5"), Decimal("9.35"), Decimal("0.0"), Decimal("0.85"), ten),
     )
     valid_sale(sale)  # the gateway's own checks accept it
 

@@ -385,8 +385,6 @@ class SaleIn:
     magento_increment_id: str | None = None
     created_at: datetime | None = None
     tender_type: str = TENDER_WEB_ORDERS
-    #: The part of `discount` taken off shipping (not in any line).
-    shipping_discount: Number = 0
     currency: str | None = None
     order_currency: str | None = None
     order_grand_total: Number | None = None

@@ -262,7 +262,6 @@ def valid_sale(sale: SaleIn) -> SaleIn:
         magento_increment_id=increment_id or None,
         created_at=_moment(sale.created_at, "created_at", problems),
         tender_type=tender_type,
-        shipping_discount=_decimal(sale.shipping_discount, "shipping_discount", problems),
         currency=_currency(sale.currency, "currency", problems),
         order_currency=_currency(sale.order_currency, "order_currency", problems),
         order_grand_total=_optional_decimal(sale.order_grand_total, "order_grand_total", problems),
@@ -289,19 +288,19 @@ def sale_mismatch(sale: SaleIn) -> str | None:
     """Why the sale's parts do not add up to what the customer owed, in a sentence naming every figure; None
     when they do, to the cent (docs/money.md, "The reconcile rule").
 
-    lines (tax included) + shipping - shipping discount + tax not in any line = grand_total = the tenders' sum.
+    lines (tax included) + shipping + tax not in any line = grand_total = the tenders' sum.
     """
     lines = sum((Decimal(line.line_total) for line in sale.lines), Decimal(0))
     line_tax = sum((Decimal(line.tax) for line in sale.lines), Decimal(0))
-    shipping, shipping_discount = Decimal(sale.shipping), Decimal(sale.shipping_discount)
+    shipping = Decimal(sale.shipping)
     other_tax = Decimal(sale.tax) - line_tax
-    parts = lines + shipping - shipping_discount + other_tax
+    parts = lines + shipping + other_tax
     owed = Decimal(sale.grand_total)
     currency = f" (base {sale.currency})" if sale.currency else ""
     if parts.quantize(CENT, rounding=ROUND_HALF_UP) != owed.quantize(CENT, rounding=ROUND_HALF_UP):
         return (
-            f"lines {_cents(lines)} + shipping {_cents(shipping)} - shipping discount {_cents(shipping_discount)}"
-            f" + tax not in lines {_cents(other_tax)} = {_cents(parts)} ≠ owed {_cents(owed)}{currency}"
+            f"lines {_cents(lines)} + shipping {_cents(shipping)} + tax not in lines {_cents(other_tax)}"
+            f" = {_cents(parts)} ≠ owed {_cents(owed)}{currency}"
         )
     tendered = sum((Decimal(tender.amount) for tender in sale.tenders), Decimal(0))
     if sale.tenders and tendered.quantize(CENT) != owed.quantize(CENT):
