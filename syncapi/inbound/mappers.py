@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from syncapi.pos.gateway import (
@@ -373,14 +373,25 @@ def _children_by_parent(items: Sequence[Mapping[str, Any]]) -> dict[object, list
     return children
 
 
-def _shares(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """`total` split in proportion to `weights` (equal shares when they are all 0), to the cent, the last share
-    taking the rounding remainder so the shares add up to `total` exactly."""
+def _shares(total: Decimal, weights: Sequence[Decimal], caps: Sequence[Decimal] | None = None) -> list[Decimal]:
+    """`total` split in proportion to `weights` (equal shares when they are all 0), each rounded down to the cent
+    and the last taking the remainder, so the shares add up to `total` exactly and none is negative. With
+    `caps` (which add up to at least `total`), no share exceeds its cap: what would is moved to earlier shares
+    with room (a line's discount never exceeds what the line is worth)."""
     if sum(weights) <= 0:
         weights = [Decimal(1)] * len(weights)
     whole = sum(weights)
-    shares = [_cents(total * weight / whole) for weight in weights[:-1]]
-    return [*shares, total - sum(shares, Decimal(0))]
+    shares = [(total * weight / whole).quantize(CENT, rounding=ROUND_DOWN) for weight in weights[:-1]]
+    if caps is not None:
+        shares = [min(share, cap) for share, cap in zip(shares, caps, strict=False)]
+    shares.append(total - sum(shares, Decimal(0)))
+    if caps is not None and shares[-1] > caps[-1]:
+        excess, shares[-1] = shares[-1] - caps[-1], caps[-1]
+        for n in range(len(shares) - 1):
+            moved = min(excess, caps[n] - shares[n])
+            shares[n] += moved
+            excess -= moved
+    return shares
 
 
 def _bundle_lines(
@@ -410,7 +421,10 @@ def _bundle_lines(
         if all(price is not None and price > 0 for price in prices)
         else [Decimal(1)] * len(kid_qty)
     )
-    parts = {name: _shares(getattr(figures, name), weights) for name in ("gross", "discount", "tax", "compensation")}
+    parts = {name: _shares(getattr(figures, name), weights) for name in ("gross", "tax", "compensation")}
+    # A discount on tax-inclusive prices can exceed the gross without tax; never what a line is worth with it.
+    worth = [sum(values) for values in zip(parts["gross"], parts["tax"], parts["compensation"], strict=True)]
+    parts["discount"] = _shares(figures.discount, weights, caps=worth)
     return [
         _line(
             sku,
@@ -441,7 +455,8 @@ def sale_lines(
       SKU: one line, the child's SKU at the parent's amounts.
     - A dynamic-price bundle's children carry their own amounts: a line each; the bundle item is no line.
     - A fixed-price bundle's children carry none: the bundle's amounts are shared among them in proportion to
-      their POS retail prices (`retail_prices`; equal shares without them), the last taking the remainder.
+      their POS retail prices x quantities (`retail_prices`; equal shares unless every child has one), each
+      share rounded down to the cent and the last taking the remainder.
     - Virtual and downloadable items are lines that lower no stock; unknown product types are plain lines.
     - Canceled quantities are not sold. `parent_item_id` may come as a number or as digits in a string.
     """
