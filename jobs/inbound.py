@@ -69,7 +69,13 @@ def import_category(category_id: int) -> dict:
 
 def importer_for(svc: services.Services) -> Importer:
     """The importer over this process's Magento client, POS gateway and state database."""
-    return Importer(current_client(), current_gateway(), svc.state_engine, svc.settings.order_write_states)
+    return Importer(
+        current_client(),
+        current_gateway(),
+        svc.state_engine,
+        svc.settings.order_write_states,
+        pos_currency=svc.settings.pos_currency,
+    )
 
 
 def _import(entity: str, raw_id: object) -> dict:

@@ -123,6 +123,15 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _currency_code(value: str) -> str | None:
+    code = value.strip().upper()
+    if not code:
+        return None
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError(f"expected a three-letter ISO currency code such as USD, got {value!r}")
+    return code
+
+
 def _seconds_list(value: str) -> tuple[int, ...]:
     parts = _csv(value)
     if not parts:
@@ -184,6 +193,7 @@ class Settings:
     webhook_auth: tuple[str, ...] = _setting("WEBHOOK_AUTH", (WEBHOOK_AUTH_HMAC,), _schemes)
     adobe_io_key_base_url: str = _setting("ADOBE_IO_KEY_BASE_URL", ADOBE_IO_KEY_BASE_URL)
     adobe_io_client_id: str | None = _setting("ADOBE_IO_CLIENT_ID")
+    pos_currency: str | None = _setting("POS_CURRENCY", None, _currency_code)
 
     # The service's own settings (documented in the README).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))

@@ -74,9 +74,10 @@ def test_an_order_becomes_a_valid_sale_with_positive_amounts():
     )
     assert sale.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert sale.customer == CustomerIn("alice@example.com", "Alice", "Archer", "555-0100", 7)
+    ten = Decimal("10.0")  # each line keeps its tax rate
     assert sale.lines == (
-        SaleLineIn("TEE-1", Decimal("2.0"), Decimal("20.0"), Decimal("39.6"), Decimal("4.0"), Decimal("3.6")),
-        SaleLineIn("MUG-1", Decimal("1.0"), Decimal("8.5"), Decimal("9.35"), Decimal("0.0"), Decimal("0.85")),
+        SaleLineIn("TEE-1", Decimal("2.0"), Decimal("20.0"), Decimal("39.6"), Decimal("4.0"), Decimal("3.6"), ten),
+        SaleLineIn("MUG-1", Decimal("1.0"), Decimal("8.5"), Decimal("9.35"), Decimal("0.0"), Decimal("0.85"), ten),
     )
     valid_sale(sale)  # the gateway's own checks accept it
 
@@ -216,3 +217,87 @@ def test_categories_under_a_store_root_are_top_level_and_deeper_ones_keep_their_
     ]
     with pytest.raises(MappingError, match="category 12 has no name"):
         mappers.category_to_pos({**deep, "name": None})
+
+
+# --- money: base currency, tenders, cancels, refusals (docs/money.md) ----------------------------------------
+
+
+def test_a_partly_canceled_order_is_sold_for_what_was_not_canceled_and_reconciles():
+    order = an_order([{"sku": "TEE-1", "name": "Tee", "qty": 4, "price": 10.0}], shipping=5.0)
+    order["items"][0]["qty_canceled"] = 1
+    # Magento's cancellation of the uninvoiced unit (Order::registerCancellation): 10.00 of the 45.00.
+    order.update(base_total_canceled=10.0, base_subtotal_canceled=10.0, total_canceled=10.0)
+    sale = mappers.order_to_sale(order)
+    assert (sale.grand_total, sale.subtotal, sale.lines[0].qty, sale.lines[0].line_total) == (
+        Decimal(35),
+        Decimal(30),
+        Decimal(3),
+        Decimal(30),
+    )
+    assert [(t.tender_type, t.amount) for t in sale.tenders] == [("web orders", Decimal(35))]
+
+
+def test_store_credit_gift_cards_and_reward_points_are_tenders_beside_web_orders():
+    order = an_order([{"sku": "TEE-1", "name": "Tee", "qty": 1, "price": 50.0}], shipping=0.0)
+    order.update(base_grand_total=20.0, grand_total=20.0, base_customer_balance_amount=15.0)
+    order["extension_attributes"].update(base_gift_cards_amount=10.0, base_reward_currency_amount=5.0)
+    sale = mappers.order_to_sale(order)
+    assert sale.grand_total == Decimal(50)
+    assert [(t.tender_type, t.amount) for t in sale.tenders] == [
+        ("web orders", Decimal(20)),
+        ("store credit", Decimal(15)),
+        ("gift card", Decimal(10)),
+        ("reward points", Decimal(5)),
+    ]
+
+
+def test_pos_currency_refuses_another_base_currency_and_one_not_named():
+    order = an_order()
+    assert mappers.order_to_sale(order, pos_currency="usd").currency == "USD"
+    with pytest.raises(MappingError, match="is in base currency USD but the POS books in EUR"):
+        mappers.order_to_sale(order, pos_currency="EUR")
+    order.pop("base_currency_code")
+    with pytest.raises(MappingError, match="names no base currency"):
+        mappers.order_to_sale(order, pos_currency="USD")
+
+
+def test_an_amount_known_only_in_another_currency_is_refused_not_converted():
+    order = an_order(tax_rate=10.0)
+    order.update(order_currency_code="EUR", base_to_order_rate=0.5)
+    del order["items"][0]["base_tax_amount"]
+    with pytest.raises(MappingError, match="has tax_amount but no base_tax_amount"):
+        mappers.order_to_sale(order)
+
+
+def test_an_unknown_product_type_is_a_plain_line_and_a_virtual_one_lowers_no_stock():
+    order = an_order([{"sku": "GIFT-1", "name": "Gift", "qty": 1, "price": 8.5}])
+    order["items"][0]["product_type"] = "giftcard_custom"
+    assert mappers.order_to_sale(order).lines[0].stock is True
+    order["items"][0]["product_type"] = "virtual"
+    assert mappers.order_to_sale(order).lines[0].stock is False
+
+
+def test_a_row_total_that_is_neither_gross_nor_net_is_refused_with_its_figures():
+    order = an_order([{"sku": "TEE-1", "name": "Tee", "qty": 2, "price": 20.0, "discount": 4.0}])
+    order["items"][0].update(row_total=30.0, base_row_total=30.0)
+    item_id = order["items"][0]["item_id"]
+    with pytest.raises(MappingError) as refused:
+        mappers.order_to_sale(order)
+    assert str(refused.value) == (
+        f"order 42 item {item_id}: row total 30.00 is neither price 20.0 x qty 2.0 = 40.00 nor that less the discount"
+        " 4.00"
+    )
+
+
+@pytest.mark.parametrize(("state", "status"), [(1, "open"), ("2", "paid"), (3, "canceled"), (None, "paid")])
+def test_an_invoice_state_becomes_its_status(state, status):
+    order = an_order()
+    invoice = {**seed.invoice(9, order), "state": state}
+    assert mappers.invoice_to_pos(invoice, order).status == status
+
+
+def test_an_invoice_whose_parts_do_not_add_up_is_refused_with_its_figures():
+    order = an_order()
+    invoice = {**seed.invoice(9, order), "base_grand_total": 20.0}
+    with pytest.raises(MappingError, match=r"invoice 000000009: subtotal 8.50 - discount 0.00 \+ shipping 5.00"):
+        mappers.invoice_to_pos(invoice, order)

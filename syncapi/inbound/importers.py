@@ -80,11 +80,21 @@ class ImportOutcome:
 class Importer:
     """Imports Magento records into the POS; one per process, shared by its jobs."""
 
-    def __init__(self, client: MagentoClient, gateway: PosGateway, state_engine: Engine, write_states: Iterable[str]):
+    def __init__(
+        self,
+        client: MagentoClient,
+        gateway: PosGateway,
+        state_engine: Engine,
+        write_states: Iterable[str],
+        *,
+        pos_currency: str | None = None,
+    ):
         self.client = client
         self.gateway = gateway
         self.state_engine = state_engine
         self.write_states = tuple(write_states)
+        #: `POS_CURRENCY`: records in another base currency are refused (None: any).
+        self.pos_currency = pos_currency or None
 
     def run(self, entity: str, magento_id: int) -> ImportOutcome:
         """Import the Magento record `entity` `magento_id` (`import_order(7)` is `run("order", 7)`)."""
@@ -100,7 +110,10 @@ class Importer:
         with _permanent(ENTITY_ORDER, order_id):
             decision = mappers.order_decision(order, self.write_states)
             if decision.action == mappers.ACTION_WRITE:
-                result = self.gateway.write_sale(mappers.order_to_sale(order))
+                sale = mappers.order_to_sale(
+                    order, pos_currency=self.pos_currency, retail_prices=self._bundle_prices(order)
+                )
+                result = self.gateway.write_sale(sale)
                 return self._synced(ENTITY_ORDER, order_id, result)
         existing = self.gateway.find_sale(order_id)
         if existing is not None:
@@ -117,7 +130,7 @@ class Importer:
         invoice = self._read(ENTITY_INVOICE, invoice_id, "it", lambda: sales.get_invoice(self.client, invoice_id))
         order = self._order_of(ENTITY_INVOICE, invoice_id, invoice)
         with _permanent(ENTITY_INVOICE, invoice_id):
-            result = self.gateway.write_invoice(mappers.invoice_to_pos(invoice, order))
+            result = self.gateway.write_invoice(mappers.invoice_to_pos(invoice, order, pos_currency=self.pos_currency))
         return self._synced(ENTITY_INVOICE, invoice_id, result)
 
     def import_creditmemo(self, creditmemo_id: int) -> ImportOutcome:
@@ -127,8 +140,15 @@ class Importer:
         )
         order = self._order_of(ENTITY_CREDITMEMO, creditmemo_id, creditmemo)
         with _permanent(ENTITY_CREDITMEMO, creditmemo_id):
-            result = self.gateway.write_credit_note(mappers.creditmemo_to_pos(creditmemo, order))
+            result = self.gateway.write_credit_note(
+                mappers.creditmemo_to_pos(creditmemo, order, pos_currency=self.pos_currency)
+            )
         return self._synced(ENTITY_CREDITMEMO, creditmemo_id, result)
+
+    def _bundle_prices(self, order: dict) -> dict:
+        """POS retail prices of the children of the order's fixed-price bundles, which share the bundle's price."""
+        skus = mappers.fixed_bundle_skus(order)
+        return {price.sku: price.retail_price for price in self.gateway.get_prices(skus)} if skus else {}
 
     def _order_of(self, entity: str, magento_id: int, record: dict) -> dict:
         with _permanent(entity, magento_id):

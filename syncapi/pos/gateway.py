@@ -46,6 +46,21 @@ COMMIT_SETTLE_S = 60.0
 TENDER_WEB_ORDERS = "web orders"
 #: Payment and refund method when the caller gives none.
 DEFAULT_PAYMENT_METHOD = "web"
+#: What else a web order can be paid with, besides what the customer paid (CONTRACT §5 `sale_tenders`).
+TENDER_STORE_CREDIT = "store credit"
+TENDER_GIFT_CARD = "gift card"
+TENDER_REWARD_POINTS = "reward points"
+#: Document states, as the POS records them.
+SALE_COMPLETED = "completed"
+SALE_VOIDED = "voided"
+INVOICE_OPEN = "open"
+INVOICE_PAID = "paid"
+INVOICE_CANCELED = "canceled"
+INVOICE_STATUSES = (INVOICE_OPEN, INVOICE_PAID, INVOICE_CANCELED)
+CREDIT_NOTE_OPEN = "open"
+CREDIT_NOTE_REFUNDED = "refunded"
+CREDIT_NOTE_CANCELED = "canceled"
+CREDIT_NOTE_STATUSES = (CREDIT_NOTE_OPEN, CREDIT_NOTE_REFUNDED, CREDIT_NOTE_CANCELED)
 
 #: A money amount or quantity as accepted by the writes: exact decimals, integers or decimal strings.
 Number = Decimal | int | str
@@ -221,7 +236,7 @@ class Customer:
 
 @dataclass(frozen=True)
 class SaleLine:
-    """A line of a written sale."""
+    """A line of a written sale; `line_total` includes its tax (docs/money.md)."""
 
     sku: str
     qty: Decimal
@@ -229,6 +244,15 @@ class SaleLine:
     discount: Decimal
     tax: Decimal
     line_total: Decimal
+    tax_percent: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class SaleTender:
+    """How much of a sale was paid with one tender (`web orders`, `store credit`, ...)."""
+
+    tender_type: str
+    amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -248,6 +272,13 @@ class Sale:
     grand_total: Decimal
     created_at: datetime
     lines: tuple[SaleLine, ...]
+    currency: str | None = None
+    order_currency: str | None = None
+    order_grand_total: Decimal | None = None
+    base_to_order_rate: Decimal | None = None
+    status: str = SALE_COMPLETED
+    note: str | None = None
+    tenders: tuple[SaleTender, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -260,8 +291,13 @@ class Invoice:
     sale_id: int | None
     customer_id: int
     grand_total: Decimal
+    #: What was paid against it, voided payments left out.
     paid: Decimal
     created_at: datetime
+    status: str = INVOICE_PAID
+    currency: str | None = None
+    order_currency: str | None = None
+    order_grand_total: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +313,10 @@ class CreditNote:
     grand_total: Decimal
     refunded: Decimal
     created_at: datetime
+    status: str = CREDIT_NOTE_REFUNDED
+    currency: str | None = None
+    #: True when a refund of it went through the payment gateway.
+    online: bool = False
 
 
 # --- what the service writes ---------------------------------------------------------------------------------
@@ -291,6 +331,8 @@ class CustomerIn:
     last_name: str = ""
     phone: str | None = None
     magento_id: int | None = None
+    #: Kept on a new customer's `note`; validation adds the full value of any field cut to fit its column.
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -304,7 +346,12 @@ class CategoryIn:
 
 @dataclass(frozen=True)
 class SaleLineIn:
-    """One line of a sale. Amounts are positive: give Magento's negative `discount_amount` as its absolute value."""
+    """One line of a sale. Amounts are positive: give Magento's negative `discount_amount` as its absolute value.
+
+    `line_total` is what the customer paid for the line, tax included: qty x unit_price - discount + tax (+ the
+    discount tax compensation of tax-inclusive catalogues). `stock` False: a virtual or downloadable item, which
+    lowers no stock.
+    """
 
     sku: str
     qty: Number
@@ -312,6 +359,16 @@ class SaleLineIn:
     line_total: Number
     discount: Number = 0
     tax: Number = 0
+    tax_percent: Number = 0
+    stock: bool = True
+
+
+@dataclass(frozen=True)
+class SaleTenderIn:
+    """Part of what the customer owed, paid with one tender (`web orders`, `store credit`, ...)."""
+
+    tender_type: str
+    amount: Number
 
 
 @dataclass(frozen=True)
@@ -322,6 +379,7 @@ class SaleIn:
     customer: CustomerIn
     lines: tuple[SaleLineIn, ...]
     subtotal: Number
+    #: What the customer owed, in `currency`: the sum of `tenders` (all of it `web orders` when none given).
     grand_total: Number
     discount: Number = 0
     shipping: Number = 0
@@ -329,6 +387,12 @@ class SaleIn:
     magento_increment_id: str | None = None
     created_at: datetime | None = None
     tender_type: str = TENDER_WEB_ORDERS
+    currency: str | None = None
+    order_currency: str | None = None
+    order_grand_total: Number | None = None
+    base_to_order_rate: Number | None = None
+    tenders: tuple[SaleTenderIn, ...] = ()
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -341,6 +405,11 @@ class InvoiceIn:
     grand_total: Number
     payment_method: str = DEFAULT_PAYMENT_METHOD
     created_at: datetime | None = None
+    #: `paid` records a payment; `open` none yet; `canceled` none, and voids one recorded earlier.
+    status: str = INVOICE_PAID
+    currency: str | None = None
+    order_currency: str | None = None
+    order_grand_total: Number | None = None
 
 
 @dataclass(frozen=True)
@@ -354,6 +423,11 @@ class CreditNoteIn:
     magento_invoice_id: int | None = None
     refund_method: str = DEFAULT_PAYMENT_METHOD
     created_at: datetime | None = None
+    #: `refunded` records a refund; `open` none yet; `canceled` none.
+    status: str = CREDIT_NOTE_REFUNDED
+    currency: str | None = None
+    #: True when the money went back through the payment gateway.
+    refund_online: bool = False
 
 
 @dataclass(frozen=True)
@@ -476,11 +550,17 @@ class PosGateway(Protocol):
         ...
 
     def write_invoice(self, invoice: InvoiceIn) -> WriteResult:
-        """Write the invoice and its payment; linked to the order's sale if written (else when it is)."""
+        """Write the invoice and its payment; linked to the order's sale if written (else when it is).
+
+        Writing it again with a later status moves it on: `open` -> `paid` records the payment, -> `canceled`
+        voids any payment recorded; a canceled invoice stays canceled."""
         ...
 
     def write_credit_note(self, credit_note: CreditNoteIn) -> WriteResult:
-        """Write the credit note and its refund; linked to its invoice if written (else when it is)."""
+        """Write the credit note and its refund; linked to its invoice if written (else when it is).
+
+        Writing it again with a later status moves it on: `open` -> `refunded` records the refund,
+        `open` -> `canceled` records none."""
         ...
 
     def ensure_customer(self, customer: CustomerIn) -> WriteResult:

@@ -59,11 +59,26 @@ def lock_for_writing(connection: Connection) -> None:
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Create or upgrade the POS tables to `revision` in one transaction; running it again changes nothing."""
     with engine.connect() as connection:
-        lock_for_writing(connection)
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-        command.upgrade(alembic_config(connection), revision)
-        connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a column's default by copying the table; with foreign keys enforced, dropping the
+            # old copy of a referenced table fails. They are checked by hand before committing instead.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            lock_for_writing(connection)
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            command.upgrade(alembic_config(connection), revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    connection.rollback()
+                    raise RuntimeError(f"the POS upgrade would break foreign keys: {broken[:5]}")
+            connection.commit()
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
     return current_revision(engine)
 
 

@@ -11,12 +11,13 @@ A sale's `customer_id` is required: a guest order gets a POS customer found or c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -27,6 +28,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
@@ -35,7 +38,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from syncapi.db import NAMING_CONVENTION
-from syncapi.pos.gateway import TENDER_WEB_ORDERS
+from syncapi.pos.gateway import CREDIT_NOTE_REFUNDED, INVOICE_PAID, SALE_COMPLETED, TENDER_WEB_ORDERS
 
 #: Digits and decimal places of money and quantity columns.
 MONEY_PRECISION = 12
@@ -47,6 +50,14 @@ SKU_LENGTH = 64
 LOCATION_LENGTH = 32
 NAME_LENGTH = 255
 CODE_LENGTH = 64
+CURRENCY_LENGTH = 3
+STATUS_LENGTH = 16
+#: Currency rates keep more places than money (Magento stores `base_to_order_rate` as decimal(20,4) and up).
+RATE_PRECISION = 18
+RATE_SCALE = 8
+
+#: The tier-price group that means every customer group, as Magento's tier-price API names it.
+ALL_GROUPS = "ALL GROUPS"
 
 
 def utcnow() -> datetime:
@@ -78,6 +89,16 @@ class UtcDateTime(TypeDecorator):
 def Money() -> Numeric:
     """An exact decimal column for amounts and quantities."""
     return Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
+
+
+def Rate() -> Numeric:
+    """An exact decimal column for currency rates and tax percentages."""
+    return Numeric(RATE_PRECISION, RATE_SCALE, asdecimal=True)
+
+
+def _zero() -> Mapped[Decimal]:
+    """A NOT NULL amount that is 0 unless given, in the ORM and for plain-SQL inserts alike."""
+    return mapped_column(Money(), nullable=False, default=Decimal(0), server_default=text("0"))
 
 
 class PosBase(DeclarativeBase):
@@ -148,8 +169,13 @@ class Product(PosBase):
     size: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     retail_price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     sale_price: Mapped[Decimal | None] = mapped_column(Money())
-    attribute_set: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False, default="Default")
-    internet_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: When `sale_price` starts and stops applying (null: open-ended).
+    sale_price_from: Mapped[date | None] = mapped_column(Date)
+    sale_price_to: Mapped[date | None] = mapped_column(Date)
+    attribute_set: Mapped[str] = mapped_column(
+        String(CODE_LENGTH), nullable=False, default="Default", server_default="Default"
+    )
+    internet_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
 
@@ -162,7 +188,7 @@ class ProductImage(PosBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), nullable=False)
-    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
     filename: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
     content: Mapped[bytes] = mapped_column(LargeBinary(IMAGE_MAX_BYTES), nullable=False)
     updated_at: Mapped[datetime] = _updated_at()
@@ -194,7 +220,7 @@ class Stock(PosBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), nullable=False)
     location_code: Mapped[str] = mapped_column(String(LOCATION_LENGTH), nullable=False)
-    on_hand: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal(0))
+    on_hand: Mapped[Decimal] = _zero()
     updated_at: Mapped[datetime] = _updated_at()
 
 
@@ -206,10 +232,14 @@ class Customer(PosBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
-    first_name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, default="")
-    last_name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, default="")
+    first_name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, default="", server_default="")
+    last_name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, default="", server_default="")
     phone: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     magento_id: Mapped[int | None] = mapped_column(BigInteger)
+    #: Magento customer group code (null: the default group).
+    customer_group: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    #: What did not fit a column, in full (e.g. a telephone longer than `phone` holds).
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
 
@@ -225,12 +255,26 @@ class Sale(PosBase):
     magento_increment_id: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
     location_code: Mapped[str] = mapped_column(String(LOCATION_LENGTH), nullable=False)
-    tender_type: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False, default=TENDER_WEB_ORDERS)
+    tender_type: Mapped[str] = mapped_column(
+        String(CODE_LENGTH), nullable=False, default=TENDER_WEB_ORDERS, server_default=TENDER_WEB_ORDERS
+    )
     subtotal: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    discount: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal(0))
-    shipping: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal(0))
-    tax: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal(0))
+    discount: Mapped[Decimal] = _zero()
+    shipping: Mapped[Decimal] = _zero()
+    tax: Mapped[Decimal] = _zero()
     grand_total: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    #: ISO code of the amounts above: Magento's base currency (null on rows written before it was recorded).
+    currency: Mapped[str | None] = mapped_column(String(CURRENCY_LENGTH))
+    #: The currency the customer saw, its grand total, and Magento's base-to-order rate.
+    order_currency: Mapped[str | None] = mapped_column(String(CURRENCY_LENGTH))
+    order_grand_total: Mapped[Decimal | None] = mapped_column(Money())
+    base_to_order_rate: Mapped[Decimal | None] = mapped_column(Rate())
+    status: Mapped[str] = mapped_column(
+        String(STATUS_LENGTH), nullable=False, default=SALE_COMPLETED, server_default=SALE_COMPLETED
+    )
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: What did not fit a column, in full.
+    note: Mapped[str | None] = mapped_column(Text)
     #: When the sale was made (the Magento order's creation time for web orders).
     created_at: Mapped[datetime] = _created_at()
     #: When the sale was written into the POS.
@@ -238,7 +282,8 @@ class Sale(PosBase):
 
 
 class SaleLine(PosBase):
-    """One line of a sale: `line_total` = qty * unit_price - discount (+ tax where the store adds it)."""
+    """One line of a sale: `line_total` = qty * unit_price - discount + tax (+ the discount's tax compensation
+    on tax-inclusive catalogues): what the customer paid for the line (docs/money.md)."""
 
     __tablename__ = "sale_lines"
 
@@ -248,9 +293,25 @@ class SaleLine(PosBase):
     sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), nullable=False, index=True)
     qty: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     unit_price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    discount: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal(0))
-    tax: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal(0))
+    discount: Mapped[Decimal] = _zero()
+    tax: Mapped[Decimal] = _zero()
+    #: The line's tax rate in percent (8.25 for 8.25 %), for VAT returns.
+    tax_percent: Mapped[Decimal] = mapped_column(Rate(), nullable=False, default=Decimal(0), server_default=text("0"))
     line_total: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+
+
+class SaleTender(PosBase):
+    """How a sale was paid: `web orders` for what the customer paid, others for store credit, gift cards,
+    reward points that Magento took instead."""
+
+    __tablename__ = "sale_tenders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"), nullable=False, index=True)
+    tender_type: Mapped[str] = mapped_column(
+        String(CODE_LENGTH), nullable=False, default=TENDER_WEB_ORDERS, server_default=TENDER_WEB_ORDERS
+    )
+    amount: Mapped[Decimal] = mapped_column(Money(), nullable=False)
 
 
 class Invoice(PosBase):
@@ -265,6 +326,12 @@ class Invoice(PosBase):
     sale_id: Mapped[int | None] = mapped_column(ForeignKey("sales.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
     grand_total: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    currency: Mapped[str | None] = mapped_column(String(CURRENCY_LENGTH))
+    order_currency: Mapped[str | None] = mapped_column(String(CURRENCY_LENGTH))
+    order_grand_total: Mapped[Decimal | None] = mapped_column(Money())
+    status: Mapped[str] = mapped_column(
+        String(STATUS_LENGTH), nullable=False, default=INVOICE_PAID, server_default=INVOICE_PAID
+    )
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -279,6 +346,8 @@ class Payment(PosBase):
     amount: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     method: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False)
     created_at: Mapped[datetime] = _created_at()
+    #: When the invoice it paid was canceled (the payment no longer counts).
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class CreditNote(PosBase):
@@ -298,7 +367,26 @@ class CreditNote(PosBase):
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
     grand_total: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    currency: Mapped[str | None] = mapped_column(String(CURRENCY_LENGTH))
+    status: Mapped[str] = mapped_column(
+        String(STATUS_LENGTH), nullable=False, default=CREDIT_NOTE_REFUNDED, server_default=CREDIT_NOTE_REFUNDED
+    )
     created_at: Mapped[datetime] = _created_at()
+
+
+class CreditNoteLine(PosBase):
+    """A line of a credit note: what was refunded, and how much of it went back into stock where."""
+
+    __tablename__ = "credit_note_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(
+        ForeignKey("credit_notes.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), nullable=False)
+    qty: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    returned_qty: Mapped[Decimal] = _zero()
+    location_code: Mapped[str | None] = mapped_column(String(LOCATION_LENGTH))
 
 
 class Refund(PosBase):
@@ -312,3 +400,64 @@ class Refund(PosBase):
     amount: Mapped[Decimal] = mapped_column(Money(), nullable=False)
     method: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False)
     created_at: Mapped[datetime] = _created_at()
+    #: True when the money went back through the payment gateway, False when refunded offline.
+    online: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+
+
+class Fulfilment(PosBase):
+    """What the shop shipped of a web order's sale; each becomes one Magento shipment."""
+
+    __tablename__ = "fulfilments"
+    __table_args__ = (UniqueConstraint("magento_shipment_id"), Index(None, "updated_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id"), nullable=False, index=True)
+    carrier: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    tracking_number: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    magento_shipment_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class FulfilmentLine(PosBase):
+    """A quantity of one SKU in a fulfilment."""
+
+    __tablename__ = "fulfilment_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fulfilment_id: Mapped[int] = mapped_column(
+        ForeignKey("fulfilments.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), nullable=False)
+    qty: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+
+
+class PriceLevel(PosBase):
+    """A quantity or customer-group price of a product (a Magento tier price)."""
+
+    __tablename__ = "price_levels"
+    __table_args__ = (UniqueConstraint("sku", "customer_group", "min_qty"), Index(None, "updated_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), nullable=False)
+    customer_group: Mapped[str] = mapped_column(
+        String(CODE_LENGTH), nullable=False, default=ALL_GROUPS, server_default=ALL_GROUPS
+    )
+    min_qty: Mapped[Decimal] = mapped_column(Money(), nullable=False, default=Decimal(1), server_default=text("1"))
+    price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class ProductTranslation(PosBase):
+    """A product's name and descriptions for one Magento store view."""
+
+    __tablename__ = "product_translations"
+    __table_args__ = (UniqueConstraint("sku", "store_code"), Index(None, "updated_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), nullable=False)
+    store_code: Mapped[str] = mapped_column(String(CODE_LENGTH), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(Text)
+    long_description_html: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _updated_at()

@@ -40,7 +40,12 @@ from syncapi.pos import validation
 from syncapi.pos.errors import PosConflictError, PosError, PosUnavailableError, PosValidationError
 from syncapi.pos.gateway import (
     COMMIT_SETTLE_S,
+    CREDIT_NOTE_OPEN,
+    CREDIT_NOTE_REFUNDED,
     DEFAULT_BATCH_SIZE,
+    INVOICE_CANCELED,
+    INVOICE_OPEN,
+    INVOICE_PAID,
     Batch,
     Category,
     CategoryIn,
@@ -58,6 +63,7 @@ from syncapi.pos.gateway import (
     Sale,
     SaleIn,
     SaleLine,
+    SaleTender,
     StockLevel,
     WriteResult,
 )
@@ -524,6 +530,10 @@ class SqlPosGateway:
             line_rows = connection.execute(
                 select(lines).where(lines.c.sale_id == row.id).order_by(lines.c.line_no)
             ).all()
+            tenders = m.SaleTender.__table__
+            tender_rows = connection.execute(
+                select(tenders).where(tenders.c.sale_id == row.id).order_by(tenders.c.id)
+            ).all()
         return Sale(
             id=row.id,
             magento_order_id=row.magento_order_id,
@@ -538,9 +548,18 @@ class SqlPosGateway:
             grand_total=row.grand_total,
             created_at=row.created_at,
             lines=tuple(
-                SaleLine(line.sku, line.qty, line.unit_price, line.discount, line.tax, line.line_total)
+                SaleLine(
+                    line.sku, line.qty, line.unit_price, line.discount, line.tax, line.line_total, line.tax_percent
+                )
                 for line in line_rows
             ),
+            currency=row.currency,
+            order_currency=row.order_currency,
+            order_grand_total=row.order_grand_total,
+            base_to_order_rate=row.base_to_order_rate,
+            status=row.status,
+            note=row.note,
+            tenders=tuple(SaleTender(tender.tender_type, tender.amount) for tender in tender_rows),
         )
 
     def find_invoice(self, magento_invoice_id: int) -> Invoice | None:
@@ -560,6 +579,10 @@ class SqlPosGateway:
             grand_total=row.grand_total,
             paid=_money(row.total),
             created_at=row.created_at,
+            status=row.status,
+            currency=row.currency,
+            order_currency=row.order_currency,
+            order_grand_total=row.order_grand_total,
         )
 
     def find_credit_note(self, magento_creditmemo_id: int) -> CreditNote | None:
@@ -580,6 +603,9 @@ class SqlPosGateway:
             grand_total=row.grand_total,
             refunded=_money(row.total),
             created_at=row.created_at,
+            status=row.status,
+            currency=row.currency,
+            online=bool(row.online),
         )
 
     def _document_with_sum(self, document, id_column: str, magento_id: int, entries, key_column: str, action: str):
@@ -587,17 +613,22 @@ class SqlPosGateway:
         `entries` (payments of an invoice, refunds of a credit note), found by their `key_column`; None if none."""
         documents = document.__table__
         amounts = entries.__table__
-        total = (
-            select(func.coalesce(func.sum(amounts.c.amount), 0))
-            .where(amounts.c[key_column] == documents.c.id)
-            .scalar_subquery()
-        )
+        counted = [amounts.c[key_column] == documents.c.id]
+        if "voided_at" in amounts.c:  # a voided payment no longer counts
+            counted.append(amounts.c.voided_at.is_(None))
+        total = select(func.coalesce(func.sum(amounts.c.amount), 0)).where(*counted).scalar_subquery()
+        online = None
+        if "online" in amounts.c:
+            online = (
+                select(func.count())
+                .where(amounts.c[key_column] == documents.c.id, amounts.c.online.is_(True))
+                .scalar_subquery()
+            )
         with _database_errors(action), self.engine.connect() as connection:
-            return connection.execute(
-                select(documents, type_coerce(total, m.Money()).label("total")).where(
-                    documents.c[id_column] == magento_id
-                )
-            ).first()
+            columns = [documents, type_coerce(total, m.Money()).label("total")]
+            if online is not None:
+                columns.append(online.label("online"))
+            return connection.execute(select(*columns).where(documents.c[id_column] == magento_id)).first()
 
     # --- writes ------------------------------------------------------------------------------------------
 
@@ -632,8 +663,9 @@ class SqlPosGateway:
                 return WriteResult(existing, False)
             quantities: dict[str, Decimal] = {}
             for line in sale.lines:
-                quantities[line.sku] = quantities.get(line.sku, Decimal(0)) + Decimal(line.qty)
-            skus = sorted(quantities)
+                if line.stock:  # virtual and downloadable items lower no stock
+                    quantities[line.sku] = quantities.get(line.sku, Decimal(0)) + Decimal(line.qty)
+            skus = sorted({line.sku for line in sale.lines})
             known = set(session.scalars(select(m.Product.sku).where(m.Product.sku.in_(skus))))
             unknown = [sku for sku in skus if sku not in known]
             if unknown:
@@ -641,6 +673,7 @@ class SqlPosGateway:
                     f"sale for Magento order {sale.magento_order_id}: unknown SKU "
                     f"{', '.join(repr(sku) for sku in unknown)}"
                 )
+            validation.check_reconciles(sale)  # a sale that does not add up is never written
             customer_id = _ensure_customer(session, sale.customer, link_strictly=False).pos_id
             row = m.Sale(
                 magento_order_id=sale.magento_order_id,
@@ -653,6 +686,11 @@ class SqlPosGateway:
                 shipping=sale.shipping,
                 tax=sale.tax,
                 grand_total=sale.grand_total,
+                currency=sale.currency,
+                order_currency=sale.order_currency,
+                order_grand_total=sale.order_grand_total,
+                base_to_order_rate=sale.base_to_order_rate,
+                note=sale.note,
                 created_at=sale.created_at or utcnow(),
             )
             session.add(row)
@@ -666,11 +704,16 @@ class SqlPosGateway:
                     unit_price=line.unit_price,
                     discount=line.discount,
                     tax=line.tax,
+                    tax_percent=line.tax_percent,
                     line_total=line.line_total,
                 )
                 for number, line in enumerate(sale.lines, start=1)
             )
-            for sku in skus:  # always in SKU order, so concurrent sales lock stock rows in the same order
+            session.add_all(
+                m.SaleTender(sale_id=row.id, tender_type=tender.tender_type, amount=tender.amount)
+                for tender in sale.tenders
+            )
+            for sku in sorted(quantities):  # always in SKU order, so concurrent sales lock stock rows in order
                 self._lower_stock(session, sku, quantities[sku])
             _link_order_invoices(session, sale.magento_order_id, row.id)
             return WriteResult(row.id, True)
@@ -700,11 +743,12 @@ class SqlPosGateway:
 
         def work(session: Session) -> tuple[WriteResult, bool]:
             existing = session.execute(
-                select(m.Invoice.id, m.Invoice.sale_id).where(
+                select(m.Invoice.id, m.Invoice.sale_id, m.Invoice.customer_id, m.Invoice.status).where(
                     m.Invoice.magento_invoice_id == invoice.magento_invoice_id
                 )
             ).first()
             if existing is not None:
+                _move_invoice_on(session, existing, invoice)
                 return WriteResult(existing.id, False), existing.sale_id is None
             sale = session.execute(
                 select(m.Sale.id, m.Sale.customer_id).where(m.Sale.magento_order_id == invoice.magento_order_id)
@@ -719,18 +763,16 @@ class SqlPosGateway:
                 sale_id=sale.id if sale is not None else None,
                 customer_id=customer_id,
                 grand_total=invoice.grand_total,
+                currency=invoice.currency,
+                order_currency=invoice.order_currency,
+                order_grand_total=invoice.order_grand_total,
+                status=invoice.status,
                 created_at=invoice.created_at or utcnow(),
             )
             session.add(row)
             session.flush()
-            session.add(
-                m.Payment(
-                    invoice_id=row.id,
-                    customer_id=customer_id,
-                    amount=invoice.grand_total,
-                    method=invoice.payment_method,
-                )
-            )
+            if invoice.status == INVOICE_PAID:  # an open invoice is not paid yet, a canceled one never will be
+                session.add(_payment(row.id, customer_id, invoice))
             _link_credit_notes(session, invoice.magento_invoice_id, row.id)
             return WriteResult(row.id, True), sale is None
 
@@ -747,13 +789,16 @@ class SqlPosGateway:
         action = f"write credit note for Magento credit memo {note.magento_creditmemo_id}"
 
         def work(session: Session) -> WriteResult:
-            existing = session.scalar(
-                select(m.CreditNote.id).where(m.CreditNote.magento_creditmemo_id == note.magento_creditmemo_id)
-            )
+            existing = session.execute(
+                select(m.CreditNote.id, m.CreditNote.customer_id, m.CreditNote.status).where(
+                    m.CreditNote.magento_creditmemo_id == note.magento_creditmemo_id
+                )
+            ).first()
             if existing is not None:
+                _move_credit_note_on(session, existing, note)
                 if note.magento_invoice_id is not None:
                     _link_credit_notes_to_invoice(session, note.magento_invoice_id)
-                return WriteResult(existing, False)
+                return WriteResult(existing.id, False)
             invoice_query = select(m.Invoice.id, m.Invoice.customer_id)
             if note.magento_invoice_id is not None:
                 invoice_query = invoice_query.where(m.Invoice.magento_invoice_id == note.magento_invoice_id)
@@ -776,15 +821,14 @@ class SqlPosGateway:
                 invoice_id=invoice.id if invoice is not None else None,
                 customer_id=customer_id,
                 grand_total=note.grand_total,
+                currency=note.currency,
+                status=note.status,
                 created_at=note.created_at or utcnow(),
             )
             session.add(row)
             session.flush()
-            session.add(
-                m.Refund(
-                    credit_note_id=row.id, customer_id=customer_id, amount=note.grand_total, method=note.refund_method
-                )
-            )
+            if note.status == CREDIT_NOTE_REFUNDED:  # an open credit memo refunds nothing yet, a canceled one never
+                session.add(_refund(row.id, customer_id, note))
             return WriteResult(row.id, True)
 
         result = self._write(action, work)
@@ -893,10 +937,53 @@ def _ensure_customer(session: Session, customer: CustomerIn, *, link_strictly: b
         last_name=customer.last_name,
         phone=customer.phone,
         magento_id=customer.magento_id,
+        note=customer.note,
     )
     session.add(row)
     session.flush()  # a concurrent writer of the same email or Magento id makes this fail: the write looks again
     return WriteResult(row.id, True)
+
+
+def _payment(invoice_id: int, customer_id: int, invoice: InvoiceIn) -> m.Payment:
+    return m.Payment(
+        invoice_id=invoice_id, customer_id=customer_id, amount=invoice.grand_total, method=invoice.payment_method
+    )
+
+
+def _refund(credit_note_id: int, customer_id: int, note: CreditNoteIn) -> m.Refund:
+    return m.Refund(
+        credit_note_id=credit_note_id,
+        customer_id=customer_id,
+        amount=note.grand_total,
+        method=note.refund_method,
+        online=note.refund_online,
+    )
+
+
+def _move_invoice_on(session: Session, existing: Any, invoice: InvoiceIn) -> None:
+    """Follow the invoice's later state: paid records the payment, canceled voids it. Never back."""
+    if existing.status == invoice.status or existing.status == INVOICE_CANCELED or invoice.status == INVOICE_OPEN:
+        return
+    invoices, payments = m.Invoice.__table__, m.Payment.__table__
+    if invoice.status == INVOICE_PAID:
+        session.add(_payment(existing.id, existing.customer_id, invoice))
+    else:  # canceled: what was paid against it no longer counts
+        session.execute(
+            update(payments)
+            .where(payments.c.invoice_id == existing.id, payments.c.voided_at.is_(None))
+            .values(voided_at=utcnow())
+        )
+    session.execute(update(invoices).where(invoices.c.id == existing.id).values(status=invoice.status))
+
+
+def _move_credit_note_on(session: Session, existing: Any, note: CreditNoteIn) -> None:
+    """Follow an open credit memo to refunded (records the refund) or canceled (records none)."""
+    if existing.status != CREDIT_NOTE_OPEN or note.status == CREDIT_NOTE_OPEN:
+        return
+    if note.status == CREDIT_NOTE_REFUNDED:
+        session.add(_refund(existing.id, existing.customer_id, note))
+    notes = m.CreditNote.__table__
+    session.execute(update(notes).where(notes.c.id == existing.id).values(status=note.status))
 
 
 def _set_magento_id(session: Session, model: type[m.Category] | type[m.Customer], pos_id: int, magento_id: int) -> None:

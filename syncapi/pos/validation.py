@@ -15,7 +15,18 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from syncapi.pos.errors import PosValidationError
-from syncapi.pos.gateway import CategoryIn, CreditNoteIn, CustomerIn, InvoiceIn, SaleIn, SaleLineIn
+from syncapi.pos.gateway import (
+    CREDIT_NOTE_STATUSES,
+    INVOICE_STATUSES,
+    TENDER_WEB_ORDERS,
+    CategoryIn,
+    CreditNoteIn,
+    CustomerIn,
+    InvoiceIn,
+    SaleIn,
+    SaleLineIn,
+    SaleTenderIn,
+)
 from syncapi.textcheck import text_problem
 
 #: Decimal places kept for money and quantities (the columns are NUMERIC(12,4)).
@@ -25,6 +36,9 @@ MAX_AMOUNT = Decimal("99999999.9999")
 #: Longest text a name, code or phone column holds.
 MAX_NAME_CHARS = 255
 MAX_CODE_CHARS = 64
+#: Places of currency rates and tax percentages (the columns are NUMERIC(18,8)).
+RATE_PLACES = Decimal("0.00000001")
+CENT = Decimal("0.01")
 
 
 class _Problems:
@@ -72,6 +86,41 @@ def _decimal(value: object, name: str, problems: _Problems, *, positive: bool = 
     return number
 
 
+def _optional_decimal(value: object, name: str, problems: _Problems) -> Decimal | None:
+    return None if value is None else _decimal(value, name, problems)
+
+
+def _rate(value: object, name: str, problems: _Problems) -> Decimal | None:
+    """A currency rate or tax percentage: a number of 0 or more, kept to 8 places."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+        if not number.is_finite() or number < 0 or isinstance(value, bool):
+            raise ValueError
+    except (ValueError, InvalidOperation):
+        problems.add(f"{name} must be a number of 0 or more, got {value!r}")
+        return None
+    return number.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _currency(value: object, name: str, problems: _Problems) -> str | None:
+    """An ISO 4217 code (three letters), upper-case; None stays None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
+        problems.add(f"{name} must be a three-letter currency code, got {value!r}")
+        return None
+    return value.strip().upper()
+
+
+def _status(value: object, name: str, allowed: tuple[str, ...], problems: _Problems) -> str:
+    if value not in allowed:
+        problems.add(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return allowed[0]
+    return value  # type: ignore[return-value]
+
+
 def _magento_id(value: object, name: str, problems: _Problems, *, optional: bool = False) -> int | None:
     if value is None and optional:
         return None
@@ -100,6 +149,15 @@ def _text(value: object, name: str, problems: _Problems, *, max_chars: int, requ
     return value
 
 
+def _fitted(value: object, name: str, problems: _Problems, *, max_chars: int, cut: list[str]) -> str:
+    """Text cut to `max_chars`; when cut, `name: <full value>` is added to `cut` (kept in the record's note)."""
+    text = _text(value, name, problems, max_chars=10**9)
+    if len(text) > max_chars:
+        cut.append(f"{name}: {text}")
+        return text[:max_chars].rstrip()
+    return text
+
+
 def _moment(value: object, name: str, problems: _Problems) -> datetime | None:
     if value is None:
         return None
@@ -116,13 +174,20 @@ def _customer_fields(customer: object, problems: _Problems, prefix: str = "") ->
     email = _text(customer.email, f"{prefix}customer email", problems, max_chars=MAX_NAME_CHARS, required=True)
     if email and ("@" not in email or email.startswith("@") or email.endswith("@") or " " in email):
         problems.add(f"{prefix}customer email {email!r} is not an email address")
-    phone = _text(customer.phone, f"{prefix}customer phone", problems, max_chars=MAX_CODE_CHARS) or None
+    # Names and phones longer than their columns are cut to fit, the full value kept in the customer's note:
+    # a till's column width is no reason to refuse a customer.
+    cut: list[str] = []
+    first_name = _fitted(customer.first_name, "first name", problems, max_chars=MAX_NAME_CHARS, cut=cut)
+    last_name = _fitted(customer.last_name, "last name", problems, max_chars=MAX_NAME_CHARS, cut=cut)
+    phone = _fitted(customer.phone, "phone", problems, max_chars=MAX_CODE_CHARS, cut=cut) or None
+    note = _text(customer.note, f"{prefix}customer note", problems, max_chars=10**6)
     return CustomerIn(
         email=email.lower(),
-        first_name=_text(customer.first_name, f"{prefix}customer first name", problems, max_chars=MAX_NAME_CHARS),
-        last_name=_text(customer.last_name, f"{prefix}customer last name", problems, max_chars=MAX_NAME_CHARS),
+        first_name=first_name,
+        last_name=last_name,
         phone=phone,
         magento_id=_magento_id(customer.magento_id, f"{prefix}customer magento_id", problems, optional=True),
+        note="\n".join([note, *cut] if note else cut) or None,
     )
 
 
@@ -168,23 +233,87 @@ def valid_sale(sale: SaleIn) -> SaleIn:
                 line_total=_decimal(line.line_total, f"{where} line_total", problems),
                 discount=_decimal(line.discount, f"{where} discount", problems),
                 tax=_decimal(line.tax, f"{where} tax", problems),
+                tax_percent=_rate(line.tax_percent, f"{where} tax_percent", problems) or Decimal(0),
+                stock=bool(line.stock),
             )
         )
+    tenders = []
+    for number, tender in enumerate(sale.tenders or (), start=1):
+        if not isinstance(tender, SaleTenderIn):
+            problems.add(f"tender {number} must be a SaleTenderIn, got {type(tender).__name__}")
+            continue
+        tenders.append(
+            SaleTenderIn(
+                tender_type=_text(
+                    tender.tender_type, f"tender {number} type", problems, max_chars=MAX_CODE_CHARS, required=True
+                ),
+                amount=_decimal(tender.amount, f"tender {number} amount", problems),
+            )
+        )
+    grand_total = _decimal(sale.grand_total, "grand_total", problems)
+    tender_type = _text(sale.tender_type, "tender_type", problems, max_chars=MAX_CODE_CHARS, required=True)
+    if not tenders:
+        tenders.append(SaleTenderIn(tender_type or TENDER_WEB_ORDERS, grand_total))
+    note_cut: list[str] = []
+    increment_id = _fitted(sale.magento_increment_id, "magento_increment_id", problems, max_chars=64, cut=note_cut)
+    note = _text(sale.note, "note", problems, max_chars=10**6)
     normalised = SaleIn(
         magento_order_id=_magento_id(sale.magento_order_id, "magento_order_id", problems),  # type: ignore[arg-type]
         customer=_customer_fields(sale.customer, problems),
         lines=tuple(lines),
         subtotal=_decimal(sale.subtotal, "subtotal", problems),
-        grand_total=_decimal(sale.grand_total, "grand_total", problems),
+        grand_total=grand_total,
         discount=_decimal(sale.discount, "discount", problems),
         shipping=_decimal(sale.shipping, "shipping", problems),
         tax=_decimal(sale.tax, "tax", problems),
-        magento_increment_id=_text(sale.magento_increment_id, "magento_increment_id", problems, max_chars=64) or None,
+        magento_increment_id=increment_id or None,
         created_at=_moment(sale.created_at, "created_at", problems),
-        tender_type=_text(sale.tender_type, "tender_type", problems, max_chars=MAX_CODE_CHARS, required=True),
+        tender_type=tender_type,
+        currency=_currency(sale.currency, "currency", problems),
+        order_currency=_currency(sale.order_currency, "order_currency", problems),
+        order_grand_total=_optional_decimal(sale.order_grand_total, "order_grand_total", problems),
+        base_to_order_rate=_rate(sale.base_to_order_rate, "base_to_order_rate", problems),
+        tenders=tuple(tenders),
+        note="\n".join([note, *note_cut] if note else note_cut) or None,
     )
     problems.raise_any()
     return normalised
+
+
+def check_reconciles(sale: SaleIn) -> None:
+    """Raise `PosValidationError` with the figures when the (validated) sale's parts do not add up."""
+    mismatch = sale_mismatch(sale)
+    if mismatch is not None:
+        raise PosValidationError(f"sale for Magento order {sale.magento_order_id}: {mismatch}")
+
+
+def _cents(amount: Decimal) -> str:
+    return str(Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def sale_mismatch(sale: SaleIn) -> str | None:
+    """Why the sale's parts do not add up to what the customer owed, in a sentence naming every figure; None
+    when they do, to the cent (docs/money.md, "The reconcile rule").
+
+    lines (tax included) + shipping + tax not in any line = grand_total = the tenders' sum.
+    """
+    lines = sum((Decimal(line.line_total) for line in sale.lines), Decimal(0))
+    line_tax = sum((Decimal(line.tax) for line in sale.lines), Decimal(0))
+    shipping = Decimal(sale.shipping)
+    other_tax = Decimal(sale.tax) - line_tax
+    parts = lines + shipping + other_tax
+    owed = Decimal(sale.grand_total)
+    currency = f" (base {sale.currency})" if sale.currency else ""
+    if parts.quantize(CENT, rounding=ROUND_HALF_UP) != owed.quantize(CENT, rounding=ROUND_HALF_UP):
+        return (
+            f"lines {_cents(lines)} + shipping {_cents(shipping)} + tax not in lines {_cents(other_tax)}"
+            f" = {_cents(parts)} ≠ owed {_cents(owed)}{currency}"
+        )
+    tendered = sum((Decimal(tender.amount) for tender in sale.tenders), Decimal(0))
+    if sale.tenders and tendered.quantize(CENT) != owed.quantize(CENT):
+        paid = " + ".join(f"{tender.tender_type} {_cents(Decimal(tender.amount))}" for tender in sale.tenders)
+        return f"tenders {paid} = {_cents(tendered)} ≠ owed {_cents(owed)}{currency}"
+    return None
 
 
 def valid_invoice(invoice: InvoiceIn) -> InvoiceIn:
@@ -201,6 +330,10 @@ def valid_invoice(invoice: InvoiceIn) -> InvoiceIn:
             invoice.payment_method, "payment_method", problems, max_chars=MAX_CODE_CHARS, required=True
         ),
         created_at=_moment(invoice.created_at, "created_at", problems),
+        status=_status(invoice.status, "status", INVOICE_STATUSES, problems),
+        currency=_currency(invoice.currency, "currency", problems),
+        order_currency=_currency(invoice.order_currency, "order_currency", problems),
+        order_grand_total=_optional_decimal(invoice.order_grand_total, "order_grand_total", problems),
     )
     problems.raise_any()
     return normalised
@@ -221,6 +354,9 @@ def valid_credit_note(credit_note: CreditNoteIn) -> CreditNoteIn:
             credit_note.refund_method, "refund_method", problems, max_chars=MAX_CODE_CHARS, required=True
         ),
         created_at=_moment(credit_note.created_at, "created_at", problems),
+        status=_status(credit_note.status, "status", CREDIT_NOTE_STATUSES, problems),
+        currency=_currency(credit_note.currency, "currency", problems),
+        refund_online=bool(credit_note.refund_online),
     )
     problems.raise_any()
     return normalised
