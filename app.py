@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from syncapi import api, dashboard, errors, health, logs, metrics, services, webhooks
+from syncapi import api, dashboard, errors, health, logs, metrics, services, webhook_cli, webhooks
 from syncapi.config import Settings, SettingsError
 from syncapi.magento import cli as magento_cli
 from syncapi.outbound import cli as sync_cli
@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     metrics.init_app(app)
     magento_cli.init_app(app)
     sync_cli.init_app(app)
+    webhook_cli.init_app(app)
     return app
 
 
