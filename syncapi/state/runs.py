@@ -35,7 +35,9 @@ TRIGGER_SCHEDULE = "schedule"
 TRIGGER_MANUAL = "manual"
 TRIGGER_ANNOUNCED = "announced"
 TRIGGER_CLI = "cli"
-TRIGGERS = (TRIGGER_SCHEDULE, TRIGGER_MANUAL, TRIGGER_ANNOUNCED, TRIGGER_CLI)
+#: A stock or price run for SKUs that were not in Magento yet, queued when their product push ended.
+TRIGGER_DEFERRED = "deferred"
+TRIGGERS = (TRIGGER_SCHEDULE, TRIGGER_MANUAL, TRIGGER_ANNOUNCED, TRIGGER_CLI, TRIGGER_DEFERRED)
 
 RUN_QUEUED = "queued"
 RUN_RUNNING = "running"
