@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from syncapi import api, dashboard, errors, health, logs, metrics, services, webhook_cli, webhooks
+from syncapi import api, dashboard, errors, health, home, logs, metrics, services, webhook_cli, webhooks
 from syncapi.config import Settings, SettingsError
 from syncapi.magento import cli as magento_cli
 from syncapi.outbound import cli as sync_cli
@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
     pos_cli.init_app(app)
     webhooks.init_app(app)
     state_cli.init_app(app)
