@@ -3,7 +3,9 @@
 import multiprocessing
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# HOST: `make run` sets 127.0.0.1; unset (a container, a unit file) it is every address, as before.
+_host = os.environ.get("HOST") or "0.0.0.0"  # noqa: S104 - a container publishes its port on purpose
+bind = f"[{_host}]:{os.environ.get('PORT', '8000')}" if ":" in _host else f"{_host}:{os.environ.get('PORT', '8000')}"
 # Webhook intake is I/O bound (one Redis round trip): a few threads per worker keep latency flat under bursts.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
 threads = int(os.environ.get("WEB_THREADS", 4))
