@@ -44,10 +44,9 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
     os.chdir(ROOT)
-    from flask.cli import main as flask_main
+    from flask.cli import cli
 
-    sys.argv = ["syncapi", "--app", "app", *arguments]
-    flask_main()
+    cli.main(args=["--app", "app", *arguments], prog_name="syncapi")
 
 
 if __name__ == "__main__":
