@@ -17,12 +17,14 @@ $(BIN)/python:
 
 $(VENV)/.installed-runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps --editable .
+	@# The `syncapi` command; setuptools' build warnings only shown when the install fails.
+	$(BIN)/pip install --quiet --no-deps --editable . >$(VENV)/editable-install.log 2>&1 || { cat $(VENV)/editable-install.log; exit 1; }
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pip install --quiet --no-deps --editable .
+	@# The `syncapi` command; setuptools' build warnings only shown when the install fails.
+	$(BIN)/pip install --quiet --no-deps --editable . >$(VENV)/editable-install.log 2>&1 || { cat $(VENV)/editable-install.log; exit 1; }
 	touch $@ $(VENV)/.installed-runtime
 
 ## run: start web, worker, cron and the Magento sandbox on this machine; Ctrl-C stops them all
