@@ -94,9 +94,13 @@ FIRST_RUN_AFTER = {
 }
 #: Redis key marking a kind's first scheduled run as waiting for the first runs it comes after.
 FIRST_RUN_WAITING_KEY = "syncapi:first-run-waiting:{kind}"
+#: Seconds a waiting first run keeps waiting beyond the job timeout of the run it waits for.
+FIRST_RUN_WAIT_MARGIN_S = 600
 #: Kinds whose SKUs can wait for their product push, and the Redis set of each kind's waiting SKUs.
 DEFERRABLE_KINDS = (KIND_STOCK, KIND_PRICES)
 DEFERRED_KEY = "syncapi:deferred:{kind}"
+#: SKUs named in the log line of a deferral (the count is always there).
+SHOWN_DEFERRED_KEYS = 10
 #: Job states in which the job will not run the run again.
 DEAD_JOB_STATES = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 
@@ -450,10 +454,6 @@ def plan_first_runs(svc: Services, kinds: Sequence[str]) -> dict[str, str]:
     return plan
 
 
-#: Seconds a waiting first run keeps waiting beyond the job timeout of the run it waits for.
-FIRST_RUN_WAIT_MARGIN_S = 600
-
-
 def _ever_finished(svc: Services, kind: str) -> bool:
     return any(
         store.list_runs(svc.state_engine, kind, limit=1, status=status)
@@ -496,10 +496,6 @@ def defer_keys(svc: Services, kind: str, keys: set[str], run_id: int) -> None:
         "deferred until their product push",
         extra={"run_id": run_id, "kind": kind, "count": len(keys), "skus": sorted(keys)[:SHOWN_DEFERRED_KEYS]},
     )
-
-
-#: SKUs named in the log line of a deferral (the count is always there).
-SHOWN_DEFERRED_KEYS = 10
 
 
 def requeue_deferred(svc: Services) -> dict[str, list[int | None]]:
