@@ -8,7 +8,20 @@ from typing import Any
 
 from flask import Flask
 
-from syncapi import api, dashboard, errors, headers, health, logs, metrics, personal_data, services, webhooks
+from syncapi import (
+    api,
+    dashboard,
+    errors,
+    headers,
+    health,
+    home,
+    logs,
+    metrics,
+    personal_data,
+    services,
+    webhook_cli,
+    webhooks,
+)
 from syncapi.config import EXIT_BAD_SETTINGS, Settings, SettingsError
 from syncapi.magento import cli as magento_cli
 from syncapi.outbound import cli as sync_cli
@@ -37,6 +50,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
     pos_cli.init_app(app)
     webhooks.init_app(app)
     state_cli.init_app(app)
@@ -46,6 +60,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     magento_cli.init_app(app)
     sync_cli.init_app(app)
     personal_data.init_app(app)
+    webhook_cli.init_app(app)
     return app
 
 

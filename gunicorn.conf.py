@@ -12,8 +12,9 @@ import multiprocessing
 import os
 import sys
 
-# HOST: where to listen (`make run` sets 127.0.0.1); every interface when unset, as in a container.
-bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+# HOST: `make run` sets 127.0.0.1; unset (a container, a unit file) it is every address, as before.
+_host = os.environ.get("HOST") or "0.0.0.0"  # noqa: S104 - a container publishes its port on purpose
+bind = f"[{_host}]:{os.environ.get('PORT', '8000')}" if ":" in _host else f"{_host}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
 # gevent: every connection is a greenlet waiting on its socket, so a client that sends its headers or body a byte
 # at a time holds a few KiB of memory, never a thread. With threads (gthread, 4 x 4) 16 such clients stopped the

@@ -2,15 +2,17 @@
 
 `syncapi.runs.start_sync` stores the run and queues these on the "outbound" queue (the operator API, the cron
 schedule, the POS's announcements and `flask sync` all go through it; `flask sync` calls them directly). A run
-announced by the POS takes its keys from the announcements. The work itself is in `syncapi.outbound`.
+announced by the POS takes its keys from the announcements. The work itself is in `syncapi.outbound`. Stock and
+price SKUs not in Magento yet are kept for after the next product push, which queues a run for them.
 """
 
 from __future__ import annotations
 
 from syncapi import services
 from syncapi.outbound import PUSHES, push_context
-from syncapi.runs import run_context
+from syncapi.runs import DEFERRABLE_KINDS, defer_keys, requeue_deferred, run_context
 from syncapi.state import TRIGGER_ANNOUNCED
+from syncapi.state.runs import KIND_PRODUCTS
 
 
 def _push(kind: str, run_id: int, full: bool, keys: list[str] | None, force: bool) -> dict[str, int]:
@@ -22,6 +24,10 @@ def _push(kind: str, run_id: int, full: bool, keys: list[str] | None, force: boo
                 return {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
         with push_context(svc, recorder, force=force) as ctx:
             PUSHES[kind](ctx, full=full, keys=keys)
+        if kind in DEFERRABLE_KINDS:
+            defer_keys(svc, kind, ctx.tally.deferred_keys, run_id)
+        if kind == KIND_PRODUCTS:
+            requeue_deferred(svc)
         return dict(ctx.tally.totals)
 
 

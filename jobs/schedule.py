@@ -10,7 +10,7 @@ from rq import cron
 from syncapi import services
 from syncapi.personal_data import purge_personal_data
 from syncapi.queues import QUEUE_DEFAULT
-from syncapi.runs import prune_history, start_scheduled
+from syncapi.runs import prune_history, scheduled_intervals, start_scheduled
 
 #: Seconds between prunes of run history older than RUN_HISTORY_DAYS.
 PRUNE_INTERVAL_S = 6 * 3600
@@ -19,14 +19,7 @@ PURGE_PERSONAL_DATA_INTERVAL_S = 6 * 3600
 
 settings = services.current().settings
 
-INTERVALS_S = {
-    "categories": settings.sync_interval_categories_s,
-    "products": settings.sync_interval_products_s,
-    "prices": settings.sync_interval_prices_s,
-    "stock": settings.sync_interval_stock_s,
-    "customers": settings.sync_interval_customers_s,
-    "sales": settings.reconcile_interval_s,
-}
+INTERVALS_S = scheduled_intervals(settings)
 
 for kind, interval_s in INTERVALS_S.items():
     if interval_s > 0:  # 0 turns a scheduled push off

@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rq.cron import CronScheduler
@@ -19,6 +20,7 @@ from rq.cron import CronScheduler
 from app import load_settings
 from syncapi import logs, services
 from syncapi.queues import connect_redis
+from syncapi.runs import plan_first_runs, scheduled_intervals
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,17 @@ def main() -> int:
     try:
         scheduler = CronScheduler(connection=connection, logging_level=settings.log_level.upper())
         scheduler.load_config_from_file(str(SCHEDULE_PATH))
+        kinds = [kind for kind, interval_s in scheduled_intervals(settings).items() if interval_s > 0]
+        try:
+            plan_first_runs(services.current(), kinds)
+        except Exception:  # the schedule still runs every kind, only not in order
+            log.exception("could not plan the first runs; the schedule starts them as usual")
+        else:
+            # The planned runs are the schedule's first ticks: without this rq would start each kind again now.
+            started_at = datetime.now(UTC)
+            for job in scheduler.get_jobs():
+                if job.name in {f"scheduled-{kind}" for kind in kinds}:
+                    job.set_enqueue_time(started_at)
         scheduler.start()
     finally:
         lock.release()

@@ -51,10 +51,21 @@ from syncapi.state import announced
 from syncapi.state import runs as store
 from syncapi.state.models import KEY_LENGTH
 from syncapi.state.runs import (
+    KIND_CATEGORIES,
+    KIND_CUSTOMERS,
+    KIND_PRICES,
+    KIND_PRODUCTS,
     KIND_SALES,
+    KIND_STOCK,
     PUSH_KINDS,
+    RUN_FAILED,
     RUN_KINDS,
+    RUN_PARTIAL,
+    RUN_QUEUED,
+    RUN_RUNNING,
+    RUN_SUCCEEDED,
     TRIGGER_ANNOUNCED,
+    TRIGGER_DEFERRED,
     TRIGGER_SCHEDULE,
     TRIGGERS,
     Run,
@@ -74,6 +85,22 @@ MAX_KEYS = 10_000
 FLUSH_INTERVAL_S = 2.0
 #: Errors buffered before they are written, whatever the time.
 FLUSH_ERRORS = 100
+#: What a kind's first scheduled run waits for: Magento needs a product's categories before the product, and
+#: the product before its stock and prices (`start_scheduled`).
+FIRST_RUN_AFTER = {
+    KIND_PRODUCTS: (KIND_CATEGORIES,),
+    KIND_PRICES: (KIND_PRODUCTS,),
+    KIND_STOCK: (KIND_PRODUCTS,),
+}
+#: Redis key marking a kind's first scheduled run as waiting for the first runs it comes after.
+FIRST_RUN_WAITING_KEY = "syncapi:first-run-waiting:{kind}"
+#: Seconds a waiting first run keeps waiting beyond the job timeout of the run it waits for.
+FIRST_RUN_WAIT_MARGIN_S = 600
+#: Kinds whose SKUs can wait for their product push, and the Redis set of each kind's waiting SKUs.
+DEFERRABLE_KINDS = (KIND_STOCK, KIND_PRICES)
+DEFERRED_KEY = "syncapi:deferred:{kind}"
+#: SKUs named in the log line of a deferral (the count is always there).
+SHOWN_DEFERRED_KEYS = 10
 #: Job states in which the job will not run the run again.
 DEAD_JOB_STATES = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 
@@ -346,6 +373,8 @@ def run_context(svc: Services, run_id: int) -> Iterator[RunRecorder]:
         except Exception:
             log.exception("could not record the failure of a run", extra={"run_id": run_id})
         log.warning("sync run attempt failed", extra={"run_id": run_id, "kind": run.kind, "error": reason})
+        if recorder.run.finished:
+            _after_run(svc, run.kind)
         raise
     recorder.flush()
     recorder.run = store.finish_run(engine, run_id)
@@ -354,6 +383,15 @@ def run_context(svc: Services, run_id: int) -> Iterator[RunRecorder]:
         "sync run finished",
         extra={"run_id": run_id, "kind": run.kind, "status": recorder.run.status, "counts": recorder.run.counts},
     )
+    _after_run(svc, run.kind)
+
+
+def _after_run(svc: Services, kind: str) -> None:
+    # Never fails the run that just ended: a waiting first run still starts on its next scheduled tick.
+    try:
+        _start_waiting_first_runs(svc, kind)
+    except Exception:
+        log.exception("could not start the first runs waiting for this one", extra={"kind": kind})
 
 
 def _will_be_retried() -> bool:
@@ -367,11 +405,120 @@ def _settle_announced(svc: Services, run: Run, *, done: bool) -> None:
 
 
 def start_scheduled(kind: str) -> dict:
-    """A job for the cron schedule: start the scheduled run of `kind` (joins one still waiting)."""
+    """A job for the cron schedule: start the scheduled run of `kind` (joins one still waiting), unless it is
+    a first run still waiting for the first runs it comes after (see `plan_first_runs`)."""
     from syncapi import services
 
-    started = start_sync(services.current(), kind, TRIGGER_SCHEDULE)
+    svc = services.current()
+    waiting_key = FIRST_RUN_WAITING_KEY.format(kind=kind)
+    if svc.redis.exists(waiting_key):
+        if _blocking_first_runs(svc, kind):
+            return {"run_id": None, "job_id": None, "status": "waiting"}
+        svc.redis.delete(waiting_key)
+    started = start_sync(svc, kind, TRIGGER_SCHEDULE)
     return {"run_id": started.run_id, "job_id": started.job_id, "status": started.status}
+
+
+def scheduled_intervals(settings) -> dict[str, int]:
+    """Seconds between scheduled runs of each kind (0: not scheduled), in the order their first runs go."""
+    return {
+        KIND_CATEGORIES: settings.sync_interval_categories_s,
+        KIND_PRODUCTS: settings.sync_interval_products_s,
+        KIND_PRICES: settings.sync_interval_prices_s,
+        KIND_STOCK: settings.sync_interval_stock_s,
+        KIND_CUSTOMERS: settings.sync_interval_customers_s,
+        KIND_SALES: settings.reconcile_interval_s,
+    }
+
+
+def plan_first_runs(svc: Services, kinds: Sequence[str]) -> dict[str, str]:
+    """Before the cron schedule starts: start the scheduled runs of `kinds` (in this order) whose first runs
+    do not wait for others, and mark the others waiting; each starts when the last run it waits for ends.
+
+    Categories, then products, then prices and stock: run together on an empty store, a product push would
+    create the categories the category push is creating, and stock and prices would find no products. Only a
+    kind that never finished a run waits, and only for a kind that is itself on its first run, so a store that
+    has synced before runs everything on schedule. Returns what happened to each kind (`queued`, `duplicate`,
+    `waiting`)."""
+    plan = {}
+    for kind in kinds:
+        waiting_key = FIRST_RUN_WAITING_KEY.format(kind=kind)
+        if not _ever_finished(svc, kind) and _blocking_first_runs(svc, kind):
+            # Expires in case the run it waits for dies without ending: the schedule then goes on as usual.
+            svc.redis.set(waiting_key, 1, ex=svc.settings.job_timeout_s + FIRST_RUN_WAIT_MARGIN_S)
+            plan[kind] = "waiting"
+            continue
+        svc.redis.delete(waiting_key)
+        plan[kind] = start_sync(svc, kind, TRIGGER_SCHEDULE).status
+    log.info("first runs planned", extra={"plan": plan})
+    return plan
+
+
+def _ever_finished(svc: Services, kind: str) -> bool:
+    return any(
+        store.list_runs(svc.state_engine, kind, limit=1, status=status)
+        for status in (RUN_SUCCEEDED, RUN_PARTIAL, RUN_FAILED)
+    )
+
+
+def _pending_first_run(svc: Services, kind: str) -> bool:
+    """True while `kind` is on its first run: never finished one, and one is queued, running or waiting."""
+    if _ever_finished(svc, kind):
+        return False
+    if svc.redis.exists(FIRST_RUN_WAITING_KEY.format(kind=kind)):
+        return True
+    return any(store.list_runs(svc.state_engine, kind, limit=1, status=status) for status in (RUN_QUEUED, RUN_RUNNING))
+
+
+def _blocking_first_runs(svc: Services, kind: str) -> list[str]:
+    return [before for before in FIRST_RUN_AFTER.get(kind, ()) if _pending_first_run(svc, before)]
+
+
+def _start_waiting_first_runs(svc: Services, finished_kind: str) -> None:
+    """After a run of `finished_kind` ended: start the waiting first runs that waited only for it."""
+    for kind, after in FIRST_RUN_AFTER.items():
+        if finished_kind not in after:
+            continue
+        waiting_key = FIRST_RUN_WAITING_KEY.format(kind=kind)
+        if not svc.redis.exists(waiting_key) or _blocking_first_runs(svc, kind):
+            continue
+        if svc.redis.delete(waiting_key):  # whoever deletes the mark starts the run
+            started = start_sync(svc, kind, TRIGGER_SCHEDULE)
+            log.info("first run started", extra={"kind": kind, "after": finished_kind, "run_id": started.run_id})
+
+
+def defer_keys(svc: Services, kind: str, keys: set[str], run_id: int) -> None:
+    """Keep SKUs a stock or price run found not in Magento yet, for the run queued after their product push."""
+    if not keys:
+        return
+    svc.redis.sadd(DEFERRED_KEY.format(kind=kind), *sorted(keys))
+    log.info(
+        "deferred until their product push",
+        extra={"run_id": run_id, "kind": kind, "count": len(keys), "skus": sorted(keys)[:SHOWN_DEFERRED_KEYS]},
+    )
+
+
+def requeue_deferred(svc: Services) -> dict[str, list[int | None]]:
+    """After a product push: start a run for the stock and the prices of the SKUs deferred until then; the
+    run ids by kind. SKUs whose run could not be queued are kept for the next product push."""
+    started: dict[str, list[int | None]] = {}
+    for kind in DEFERRABLE_KINDS:
+        key = DEFERRED_KEY.format(kind=kind)
+        with svc.redis.pipeline(transaction=True) as pipe:
+            pipe.smembers(key)
+            pipe.delete(key)
+            members, _ = pipe.execute()
+        skus = sorted(member.decode() if isinstance(member, bytes) else member for member in members)
+        for start in range(0, len(skus), MAX_KEYS):
+            chunk = skus[start : start + MAX_KEYS]
+            try:
+                run = start_sync(svc, kind, TRIGGER_DEFERRED, keys=chunk)
+            except Exception:
+                svc.redis.sadd(key, *chunk)
+                log.exception("could not queue the deferred SKUs; kept for the next product push", extra={"kind": kind})
+                continue
+            started.setdefault(kind, []).append(run.run_id)
+    return started
 
 
 def prune_history() -> int:

@@ -25,12 +25,22 @@ from syncapi.config import (
 )
 from syncapi.magento.client import MagentoClient, client_for
 from syncapi.sandbox import Sandbox, SandboxControl
+from syncapi.sandbox.schema import DEFAULT_SCHEMA_PATH, SCHEMA_FILE_NAME, find_schema
 
-#: Adobe's admin REST schema, kept beside the repository (never copied into it).
-MAGENTO_SCHEMA_PATH = Path(
-    os.environ.get("MAGENTO_SCHEMA_PATH")
-    or Path(__file__).resolve().parents[1] / ".." / "shared" / "magento" / "magento-2.4.8-admin-rest-schema.json"
+#: Where CI keeps Adobe's admin REST schema: beside the repository, never copied into it.
+_BESIDE_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "magento" / SCHEMA_FILE_NAME
+#: Adobe's admin REST schema: `MAGENTO_SCHEMA_PATH`, else what `make schema` wrote, else beside the checkout.
+MAGENTO_SCHEMA_PATH = find_schema(os.environ) or _BESIDE_CHECKOUT
+#: Why the tests that validate request bodies against the schema cannot run here (None: they can).
+SCHEMA_MISSING = (
+    None
+    if MAGENTO_SCHEMA_PATH.is_file()
+    else "needs Magento's REST schema to validate request bodies "
+    f"(not at {os.environ.get('MAGENTO_SCHEMA_PATH') or DEFAULT_SCHEMA_PATH}): "
+    "run `make schema` or set MAGENTO_SCHEMA_PATH"
 )
+#: The fixtures that stand for "this test validates request bodies against the schema".
+SCHEMA_FIXTURES = ("magento_sandbox", "magento_schema_path")
 #: Client options for tests: real retries, millisecond waits.
 FAST_RETRIES = {"backoff_base_s": 0.01, "backoff_max_s": 0.05, "max_total_wait_s": 5.0}
 
@@ -55,11 +65,17 @@ def magento_test_settings(base_url: str, **overrides) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def magento_sandbox():
+def magento_schema_path() -> Path:
+    """The schema file; a missing one fails the test (outside CI such tests are skipped before they start)."""
+    if SCHEMA_MISSING:
+        pytest.fail(f"Magento's REST schema is missing at {MAGENTO_SCHEMA_PATH} (run `make schema`)")
+    return MAGENTO_SCHEMA_PATH
+
+
+@pytest.fixture(scope="session")
+def magento_sandbox(magento_schema_path):
     """One sandbox server for the session, validating request bodies against the official schema."""
-    if not MAGENTO_SCHEMA_PATH.is_file():
-        pytest.fail(f"Magento's REST schema is missing at {MAGENTO_SCHEMA_PATH} (set MAGENTO_SCHEMA_PATH)")
-    sandbox = Sandbox(schema_path=str(MAGENTO_SCHEMA_PATH))
+    sandbox = Sandbox(schema_path=str(magento_schema_path))
     sandbox.start()
     yield sandbox
     sandbox.stop()

@@ -300,7 +300,7 @@ def test_orders_invoices_and_credit_memos(magento, magento_client):
     assert (parent["product_type"], child["parent_item_id"], child["sku"]) == (
         "configurable",
         parent["item_id"],
-        "TEE-BLK-M",
+        "TEE-CLASSIC-BLACK-M",
     )
     assert order["customer_is_guest"] == 0 and order["state"] == "complete"
     assert sales.get_invoice(magento_client, 1)["order_id"] == 1

@@ -15,7 +15,7 @@ from syncapi.magento.client import auth_for
 from syncapi.sandbox import Sandbox, SandboxControl
 from syncapi.sandbox.routing import ROUTER
 from syncapi.sandbox.schema import BodySchemas, template_key
-from tests.fixtures_magento import MAGENTO_SCHEMA_PATH, magento_test_settings
+from tests.fixtures_magento import magento_test_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,8 +33,8 @@ def signed(magento):
     session.close()
 
 
-def test_every_sandbox_route_is_in_the_official_schema():
-    schemas = BodySchemas.load(MAGENTO_SCHEMA_PATH)
+def test_every_sandbox_route_is_in_the_official_schema(magento_schema_path):
+    schemas = BodySchemas.load(magento_schema_path)
     missing = [f"{r.method} {r.template}" for r in ROUTER.routes if not schemas.known(r.method, r.template)]
     assert missing == []
     assert template_key("/V1/products/{sku}/media/{entryId}") == "/V1/products/{}/media/{}"
@@ -189,10 +189,10 @@ def test_seeding_builds_realistic_sales_records(magento, signed):
     assert (invoice["order_id"], invoice["grand_total"], len(invoice["items"])) == (1, 30.0, 2)
 
 
-def test_sandbox_runs_as_a_process():
+def test_sandbox_runs_as_a_process(magento_schema_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "syncapi.sandbox", "--port", "0", "--schema", str(MAGENTO_SCHEMA_PATH), "--demo"],
+        [sys.executable, "-m", "syncapi.sandbox", "--port", "0", "--schema", str(magento_schema_path), "--demo"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -8,6 +8,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from syncapi.pos import models as m
+from syncapi.runs import DEFERRED_KEY
+from syncapi.state import list_runs
 from tests.fixtures_pos import add_product
 
 
@@ -46,12 +48,22 @@ def test_prices_go_in_batches_and_special_prices_come_and_go(outbound, magento):
 def test_stock_and_prices_are_only_sent_for_products_magento_has(outbound, magento):
     outbound.seed_demo()
     run = outbound.push("stock")
-    assert run.status == "partial", "no product is in Magento yet"
-    assert run.counts == {"created": 0, "updated": 0, "unchanged": 2, "failed": 48}, "inactive ones are left out"
-    assert "not in Magento yet" in run.errors[0].message
+    assert run.status == "succeeded", "products not in Magento yet wait for their product push: not failures"
+    assert run.counts == {"created": 0, "updated": 0, "unchanged": 2, "failed": 0}, "inactive ones are left out"
+    assert run.errors == ()
     assert outbound.writes() == [], "source items for unknown SKUs would be answered 200 and dropped"
+    deferred = {sku.decode() for sku in outbound.redis.smembers(DEFERRED_KEY.format(kind="stock"))}
+    assert len(deferred) == 48 and "KNW-MOHAIR-TANK" not in deferred, "inactive products are not waited for"
+    assert outbound.push("prices").counts["failed"] == 0
 
     outbound.push("products")
+    # The product push sent the new products' stock and prices, then queued a run for the deferred SKUs.
+    again = {run.kind: run for run in list_runs(outbound.svc.state_engine) if run.trigger == "deferred"}
+    assert sorted(again) == ["prices", "stock"]
+    assert sorted(again["stock"].params["keys"]) == sorted(deferred)
+    assert again["stock"].status == "succeeded" and again["stock"].counts["unchanged"] == 48
+    assert again["prices"].counts["failed"] == 0
+    assert not outbound.redis.exists(DEFERRED_KEY.format(kind="stock"))
     outbound.writes(clear=True)
     assert outbound.push("stock").counts["updated"] == 0, "the product push sent the stock of new products"
     assert outbound.push("prices").counts["updated"] == 0

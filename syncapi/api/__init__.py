@@ -10,14 +10,29 @@
 
 from __future__ import annotations
 
+from flask import Blueprint, send_from_directory
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 
 from syncapi import errors
 from syncapi.api import common, jobs, links, runs, sync
 from syncapi.api.schemas import ErrorSchema, SchemaExtrasPlugin
 
-#: Swagger UI's files, from a CDN (major version pinned): the page is served by the service, its script is not.
-SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+#: Swagger UI's files, served by the service itself from the pinned swagger-ui-bundle package: the page works
+#: without internet access and loads nothing from elsewhere.
+SWAGGER_UI_URL = "/api/docs/static/"
+#: Seconds a browser may keep them (they change only with the package version).
+SWAGGER_UI_MAX_AGE_S = 86400
+
+swagger_ui_files = Blueprint("swagger_ui_files", __name__)
+
+
+@swagger_ui_files.get(SWAGGER_UI_URL + "<path:filename>")
+def swagger_ui_file(filename: str):
+    """One of Swagger UI's files (its script, style sheet, icons)."""
+    response = send_from_directory(swagger_ui_path, filename, max_age=SWAGGER_UI_MAX_AGE_S)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class ServiceApi(Api):
@@ -71,6 +86,7 @@ def init_app(app) -> ServiceApi:
             },
         },
     )
+    app.register_blueprint(swagger_ui_files)
     api = ServiceApi(app, spec_kwargs={"extra_plugins": [SchemaExtrasPlugin()]})
     for blp in (sync.blp, runs.blp, links.blp, jobs.blp):
         api.register_blueprint(blp)

@@ -3,8 +3,9 @@
 Magento answers 200 to source items of SKUs it does not have and stores nothing (magento2 #38154), and the
 price endpoints refuse them one by one, so these pushes send only SKUs the product push created or found in
 Magento. A product that is not internet-active (and not pushed, with PUSH_INACTIVE_PRODUCTS off) is left out
-quietly; one that should be in Magento but is not yet fails, so the next run tries again; the product push
-sends the stock and prices of every product it creates anyway.
+quietly. One that should be in Magento but is not yet is deferred, not failed: the product push sends the
+stock and prices of every product it creates, and when it ends the deferred SKUs get a run of their own
+(`syncapi.runs.requeue_deferred`), so a change read while the product was on its way is not lost.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def split_known(ctx: PushContext, skus: list[str], tally: Tally | None) -> set[s
                     tally.unchanged(sku)
                 continue
             else:
+                if tally is not None:
+                    tally.deferred(sku)
+                    continue
                 reason = NOT_IN_MAGENTO
             if tally is not None:
                 tally.failed(sku, reason)

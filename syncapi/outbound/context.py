@@ -99,6 +99,8 @@ class Tally:
         self._counted: set[str] = set()
         self._unchanged: set[str] = set()
         self.failed_keys: set[str] = set()
+        #: Keys left for after their product push (not an outcome of this run: never counted).
+        self.deferred_keys: set[str] = set()
         self.totals = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
 
     def _first(self, key: str) -> bool:
@@ -143,6 +145,11 @@ class Tally:
             self.recorder.fail(key, message)
         else:
             self.recorder.error(key, message)
+
+    def deferred(self, key: str) -> None:
+        """`key` waits for its product push, after which it is pushed again by a run of its own."""
+        if key not in self._counted:
+            self.deferred_keys.add(key)
 
     def failed(self, key: str, message: str) -> None:
         """`key` could not be written: counted failed once, every message kept as an error."""

@@ -1,4 +1,4 @@
-"""`python -m syncapi.sandbox --port N [--schema PATH] [--latency-ms X] [--bind 127.0.0.1] [--allow-bearer]`"""
+"""`python -m syncapi.sandbox --port N [--schema PATH | --no-schema] [--latency-ms X] [--bind 127.0.0.1] [--demo]`"""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from syncapi.config import (
     DEV_MAGENTO_CONSUMER_KEY,
     DEV_MAGENTO_CONSUMER_SECRET,
 )
+from syncapi.sandbox.schema import SchemaUnavailableError, find_schema, validation_available
 from syncapi.sandbox.server import Sandbox
 from syncapi.sandbox.state import Config
 
@@ -29,9 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--schema",
-        default=os.environ.get("MAGENTO_SCHEMA_PATH"),
-        help="Magento REST schema (Swagger JSON) to validate request bodies against (default $MAGENTO_SCHEMA_PATH)",
+        default=None,
+        help="Magento REST schema (Swagger JSON) to validate request bodies against (default $MAGENTO_SCHEMA_PATH, "
+        "then schema/ of the checkout as `make schema` writes it; none found: bodies are not validated)",
     )
+    parser.add_argument("--no-schema", action="store_true", help="do not validate request bodies")
     parser.add_argument("--latency-ms", type=int, default=0, help="milliseconds added to every REST request")
     parser.add_argument(
         "--allow-bearer",
@@ -49,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    schema_path, validation = _schema_choice(args)
     config = Config(
         consumer_key=args.consumer_key,
         consumer_secret=args.consumer_secret,
@@ -61,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         sandbox = Sandbox(
-            schema_path=args.schema, host=args.bind, port=args.port, config=config, demo=args.demo, quiet=False
+            schema_path=schema_path, host=args.bind, port=args.port, config=config, demo=args.demo, quiet=False
         )
-    except (OSError, ValueError) as exc:
-        print(f"sandbox: cannot read the schema {args.schema}: {exc}", file=sys.stderr)
+    except (OSError, ValueError, SchemaUnavailableError) as exc:
+        print(f"sandbox: cannot read the schema {schema_path}: {exc}", file=sys.stderr)
         return 2
     try:
         base_url = sandbox.start()
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sandbox: cannot listen on {args.bind}:{args.port}: {exc}", file=sys.stderr)
         return 2
     print(
-        f"Magento sandbox on {base_url}/rest/all/V1 (schema: {args.schema or 'off'}, "
+        f"Magento sandbox on {base_url}/rest/all/V1 ({validation}, "
         f"bearer: {'allowed' if args.allow_bearer else 'refused'}, controls: {base_url}/_sandbox/...)",
         flush=True,
     )
@@ -85,6 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sandbox.stop()
     return 0
+
+
+def _schema_choice(args) -> tuple[str | None, str]:
+    """The schema file to validate bodies against (None: no validation) and the banner's words for it."""
+    if args.no_schema:
+        return None, "request bodies not validated: --no-schema"
+    if args.schema:
+        return args.schema, f"request bodies validated against {args.schema}"
+    found = find_schema(os.environ)
+    if found is None:
+        return None, "request bodies not validated: no Magento REST schema (`make schema` fetches it)"
+    if not validation_available():
+        return None, f"request bodies not validated: the jsonschema package is missing to use {found}"
+    return str(found), f"request bodies validated against {found}"
 
 
 if __name__ == "__main__":

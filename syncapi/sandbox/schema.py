@@ -13,16 +13,46 @@ Operations are looked up by path template and method (names changed across versi
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import referencing
-from referencing.jsonschema import DRAFT4
+try:  # a test/dev package (requirements-dev.txt): without it the sandbox runs, unvalidated
+    import jsonschema
+    import referencing
+    from referencing.jsonschema import DRAFT4
+except ImportError:  # pragma: no cover - depends on the installed packages
+    jsonschema = None
 
 SCHEMA_URI = "urn:magento:rest-schema"
+#: The file `make schema` writes: Adobe's admin REST schema for Magento 2.4.8, converted to JSON.
+SCHEMA_FILE_NAME = "magento-2.4.8-admin-rest-schema.json"
+#: The git-ignored folder of a checkout where `make schema` puts it.
+DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / SCHEMA_FILE_NAME
+
+
+class SchemaUnavailableError(RuntimeError):
+    """Body validation was asked for but cannot run (the schema file or the jsonschema package is missing)."""
+
+
+def validation_available() -> bool:
+    """True when the jsonschema package is installed, so a schema can be used to validate bodies."""
+    return jsonschema is not None
+
+
+def find_schema(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The schema to validate against: `MAGENTO_SCHEMA_PATH` when set (even if missing, so a wrong setting
+    fails loudly), else the file `make schema` writes when it is there, else None."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get("MAGENTO_SCHEMA_PATH")
+    if configured:
+        return Path(configured)
+    return DEFAULT_SCHEMA_PATH if DEFAULT_SCHEMA_PATH.is_file() else None
+
+
 _PLACEHOLDER = re.compile(r"\{[^}]+\}")
 
 
@@ -65,13 +95,22 @@ def _properties_closed(validator, properties, instance, schema):
             yield jsonschema.ValidationError(f"unknown key {key!r}", validator="unknown", validator_value=key)
 
 
-_ClosedDraft4Validator = jsonschema.validators.extend(jsonschema.Draft4Validator, {"properties": _properties_closed})
+_ClosedDraft4Validator = (
+    jsonschema.validators.extend(jsonschema.Draft4Validator, {"properties": _properties_closed})
+    if jsonschema is not None
+    else None
+)
 
 
 class BodySchemas:
     """The body schema of every operation of one Swagger document, by (method, template key)."""
 
     def __init__(self, document: dict):
+        if jsonschema is None:
+            raise SchemaUnavailableError(
+                "validating request bodies needs the jsonschema package (requirements-dev.txt; `make schema` "
+                "installs it)"
+            )
         self.document = document
         resource = DRAFT4.create_resource(document)
         self.registry = referencing.Registry().with_resource(SCHEMA_URI, resource)
@@ -142,7 +181,7 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in str(name).split("_"))
 
 
-def _finding(error: jsonschema.ValidationError) -> Finding:
+def _finding(error) -> Finding:
     where = _where(error.absolute_path)
     if error.validator == "required":
         missing = re.findall(r"'([^']+)' is a required property", error.message)

@@ -436,39 +436,42 @@ def creditmemo(
 
 
 def demo_sales() -> dict[str, list[dict]]:
-    """A small consistent set: 2 customers, 3 orders (one guest, one with a configurable variant), their
-    invoices and one credit memo."""
-    alice = customer(1, "alice@example.com", "Alice", "Archer", created_at="2024-05-01 09:00:00", telephone="555-0101")
-    bob = customer(2, "bob@example.com", "Bob", "Baker", created_at="2024-05-02 10:30:00")
+    """A small consistent set sold from the demo shop `pos seed --demo` creates (its SKUs, prices and customers,
+    so importing them into that POS works): 2 customers, 3 orders (one guest, one with a configurable
+    variant), their invoices and one credit memo."""
+    ada = customer(
+        1, "ada.lovelace@example.com", "Ada", "Lovelace", created_at="2024-05-01 09:00:00", telephone="+44 20 7946 0001"
+    )
+    grace = customer(2, "grace.hopper@example.com", "Grace", "Hopper", created_at="2024-05-02 10:30:00")
     first = order(
         1,
         [
             {
-                "sku": "TEE-BLK-M",
-                "name": "Tee Black M",
+                "sku": "TEE-CLASSIC-BLACK-M",
+                "name": "Classic Cotton Tee",
                 "qty": 2,
-                "price": 20.0,
-                "parent_sku": "TEE",
-                "parent_name": "Tee",
+                "price": 18.0,
+                "parent_sku": "TEE-CLASSIC",
+                "parent_name": "Classic Cotton Tee",
             },
-            {"sku": "MUG-1", "name": "Mug", "qty": 1, "price": 8.5, "discount": 1.5},
+            {"sku": "HAT-BEANIE", "name": "Beanie Hat", "qty": 1, "price": 19.0, "discount": 2.0},
         ],
-        customer_record=alice,
+        customer_record=ada,
         tax_rate=10.0,
         created_at="2024-05-03 12:00:00",
         updated_at="2024-05-03 12:05:00",
     )
     second = order(
         2,
-        [{"sku": "CAP-1", "name": "Cap", "qty": 1, "price": 15.0}],
+        [{"sku": "SCF-WOOL-CHECK", "name": "Wool Check Scarf", "qty": 1, "price": 39.0}],
         guest_email="guest@example.com",
         state="closed",
         created_at="2024-05-04 08:15:00",
     )
     third = order(
         3,
-        [{"sku": "MUG-1", "name": "Mug", "qty": 3, "price": 8.5}],
-        customer_record=bob,
+        [{"sku": "TOP-BRETON", "name": "Striped Breton Top", "qty": 3, "price": 35.0}],
+        customer_record=grace,
         state="processing",
         created_at="2024-05-05 16:45:00",
     )
@@ -479,7 +482,7 @@ def demo_sales() -> dict[str, list[dict]]:
     ]
     creditmemos = [creditmemo(1, second, invoices[1], created_at="2024-05-06 11:00:00")]
     return {
-        "customers": [alice, bob],
+        "customers": [ada, grace],
         "orders": [first, second, third],
         "invoices": invoices,
         "creditmemos": creditmemos,

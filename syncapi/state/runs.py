@@ -37,7 +37,9 @@ TRIGGER_ANNOUNCED = "announced"
 TRIGGER_CLI = "cli"
 #: A webhook delivery whose events could not all be queued (their errors are the run's).
 TRIGGER_WEBHOOK = "webhook"
-TRIGGERS = (TRIGGER_SCHEDULE, TRIGGER_MANUAL, TRIGGER_ANNOUNCED, TRIGGER_CLI, TRIGGER_WEBHOOK)
+#: A stock or price run for SKUs that were not in Magento yet, queued when their product push ended.
+TRIGGER_DEFERRED = "deferred"
+TRIGGERS = (TRIGGER_SCHEDULE, TRIGGER_MANUAL, TRIGGER_ANNOUNCED, TRIGGER_CLI, TRIGGER_WEBHOOK, TRIGGER_DEFERRED)
 
 RUN_QUEUED = "queued"
 RUN_RUNNING = "running"
