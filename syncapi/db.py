@@ -41,7 +41,7 @@ def make_engine(url: str) -> Engine:
 def _sqlite_text(data: bytes) -> str:
     """Text read from SQLite: bytes that are not UTF-8 (SQLite stores what another program wrote) become lone
     surrogates instead of an error that fails the whole read; the record holding them is refused on its own
-    (docs/security-input.md)."""
+    (docs/security.md, "Hostile input")."""
     return data.decode("utf-8", "surrogateescape")
 
 

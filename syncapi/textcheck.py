@@ -1,5 +1,5 @@
 """Checks on text that crosses the service: SKUs that can go into a Magento URL path, and text that is valid
-Unicode without NUL characters (see docs/security-input.md).
+Unicode without NUL characters (see docs/security.md, "Hostile input").
 
 A SKU becomes one path segment of a Magento REST URL (`/V1/products/{sku}`). Percent-encoding makes every
 character safe except the dot segments: `.` and `..` (and their `%2E` spellings, which HTTP libraries and

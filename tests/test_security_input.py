@@ -183,10 +183,10 @@ def test_sync_sku_on_the_command_line_refuses_unsafe_skus(outbound, magento):
 
 
 def test_pos_writes_refuse_nul_and_lone_surrogates_naming_the_field():
-    with pytest.raises(PosValidationError, match="customer 'a@example.com': first name contains a NUL character"):
+    with pytest.raises(PosValidationError, match=r"customer 'a@example\.com': first name contains a NUL character"):
         valid_customer(CustomerIn(email="a@example.com", first_name="A\x00"))
     with pytest.raises(
-        PosValidationError, match="customer 'a@example.com': last name contains a lone surrogate U\\+D800"
+        PosValidationError, match=r"customer 'a@example\.com': last name contains a lone surrogate U\+D800"
     ):
         valid_customer(CustomerIn(email="a@example.com", last_name="\ud800"))
 

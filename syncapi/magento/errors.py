@@ -127,7 +127,7 @@ class MagentoBulkUnsupportedError(MagentoNotFoundError):
 
 class MagentoUnsafePathError(MagentoPermanentError):
     """A path value URL normalisation would remove or resolve (`.`, `..`) or an empty one: refused before any
-    request (docs/security-input.md). `status` is 0: Magento was not asked."""
+    request (docs/security.md, "Hostile input"). `status` is 0: Magento was not asked."""
 
     def __init__(self, message: str):
         super().__init__(0, message)
