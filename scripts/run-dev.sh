@@ -18,7 +18,9 @@ python -m syncapi.devrun
 
 settings=instance/make-run.env
 {
-  echo "# Written by \`make run\` (scripts/run-dev.sh) for bin/syncapi; removed when it stops."
+  echo "# Written by \`make run\` (scripts/run-dev.sh) for bin/syncapi; removed when it stops, and ignored once"
+  echo "# the process below is gone."
+  echo "MAKE_RUN_PID=$$"
   for name in SYNCAPI_ENV SYNCAPI_MAKE_RUN HOST PORT SANDBOX_PORT MAGENTO_BASE_URL REDIS_URL POS_DATABASE_URL \
       STATE_DATABASE_URL; do
     [ -n "${!name:-}" ] && printf '%s=%s\n' "$name" "${!name}"

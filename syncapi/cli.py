@@ -16,17 +16,38 @@ from pathlib import Path
 #: The checkout: where `app.py` and `instance/` are.
 ROOT = Path(__file__).resolve().parent.parent
 MAKE_RUN_SETTINGS = ROOT / "instance" / "make-run.env"
+#: The line of the settings file naming the process of the `make run` that wrote it (not a setting).
+MAKE_RUN_PID = "MAKE_RUN_PID"
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # a process of another user has that id: not ours, but alive
+        return True
+    return True
 
 
 def load_make_run_settings(environ: MutableMapping[str, str], path: Path = MAKE_RUN_SETTINGS) -> list[str]:
-    """Put the settings of a running `make run` into `environ`, keeping any already set; the names added."""
+    """Put the settings of a running `make run` into `environ`, keeping any already set; the names added.
+
+    A file left behind by a `make run` that no longer runs (killed, or the machine restarted) is ignored, so it
+    never turns a server checkout's commands to development settings."""
     if not path.is_file():
         return []
-    added = []
+    pairs = []
     for line in path.read_text(encoding="utf-8").splitlines():
         name, sep, value = line.partition("=")
         name = name.strip()
-        if not sep or not name or name.startswith("#"):
+        if sep and name and not name.startswith("#"):
+            pairs.append((name, value))
+    if not any(name == MAKE_RUN_PID and _alive(value) for name, value in pairs):
+        return []
+    added = []
+    for name, value in pairs:
+        if name == MAKE_RUN_PID:
             continue
         if name not in environ:
             environ[name] = value

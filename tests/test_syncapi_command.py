@@ -14,12 +14,24 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_make_run_settings_fill_in_what_is_not_set(tmp_path):
     settings = tmp_path / "make-run.env"
     settings.write_text(
-        "# written by make run\nSYNCAPI_MAKE_RUN=1\nHOST=127.0.0.1\nPORT=18010\nREDIS_URL=redis://x/9\n\n"
+        f"# written by make run\nMAKE_RUN_PID={os.getpid()}\nSYNCAPI_MAKE_RUN=1\nHOST=127.0.0.1\nPORT=18010\n"
+        "REDIS_URL=redis://x/9\n\n"
     )
     environ = {"PORT": "9000"}
     assert load_make_run_settings(environ, settings) == ["SYNCAPI_MAKE_RUN", "HOST", "REDIS_URL"]
     assert environ == {"PORT": "9000", "SYNCAPI_MAKE_RUN": "1", "HOST": "127.0.0.1", "REDIS_URL": "redis://x/9"}
     assert load_make_run_settings(environ, tmp_path / "absent.env") == []
+
+
+def test_settings_left_by_a_make_run_that_is_gone_are_ignored(tmp_path):
+    gone = subprocess.Popen(["true"])  # its process id no longer runs once it is waited for
+    gone.wait()
+    for stale in (f"MAKE_RUN_PID={gone.pid}\n", "", "MAKE_RUN_PID=not-a-pid\n"):
+        settings = tmp_path / "make-run.env"
+        settings.write_text(f"{stale}SYNCAPI_MAKE_RUN=1\nSYNCAPI_ENV=development\nHOST=127.0.0.1\n")
+        environ: dict[str, str] = {}
+        assert load_make_run_settings(environ, settings) == [], stale
+        assert environ == {}
 
 
 def test_bin_syncapi_runs_the_command_line_from_another_folder(tmp_path):
