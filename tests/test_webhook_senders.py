@@ -168,7 +168,9 @@ def data_for(event: str, n: int) -> dict:
 @pytest.fixture(scope="module")
 def http_server(tmp_path_factory, key_server):
     tmp_path = tmp_path_factory.mktemp("senders-server")
-    settings = base_settings(tmp_path, WEBHOOK_AUTH="hmac,adobe-io", ADOBE_IO_KEY_BASE_URL=key_server.base_url)
+    settings = base_settings(
+        tmp_path, WEBHOOK_AUTH="hmac,adobe-io", ADOBE_IO_KEY_BASE_URL=key_server.base_url, ADOBE_IO_CLIENT_ID=CLIENT_ID
+    )
     yield from run_gunicorn(tmp_path, settings)
 
 
@@ -512,7 +514,7 @@ def test_strangers_leave_redis_and_metrics_bounded(http_server, redis):
 
 
 def test_webhook_secret_is_required_only_with_hmac(tmp_path):
-    settings = base_settings(tmp_path, WEBHOOK_AUTH="adobe-io")
+    settings = base_settings(tmp_path, WEBHOOK_AUTH="adobe-io", ADOBE_IO_CLIENT_ID=CLIENT_ID)
     del settings["WEBHOOK_SECRET"]
     assert Settings.from_env({}, settings).webhook_auth == ("adobe-io",)
     with pytest.raises(SettingsError, match="missing required setting WEBHOOK_SECRET"):
@@ -521,3 +523,21 @@ def test_webhook_secret_is_required_only_with_hmac(tmp_path):
         Settings.from_env({}, {**settings, "WEBHOOK_AUTH": "hmac,rsa"})
     with pytest.raises(SettingsError, match="ADOBE_IO_KEY_BASE_URL"):
         Settings.from_env({}, {**settings, "ADOBE_IO_KEY_BASE_URL": "static.adobeioevents.com"})
+
+
+def test_adobe_io_needs_the_registrations_client_id_outside_make_run(tmp_path):
+    settings = base_settings(tmp_path, WEBHOOK_AUTH="hmac,adobe-io")
+    why = (
+        "missing required setting ADOBE_IO_CLIENT_ID: WEBHOOK_AUTH includes adobe-io, and an Adobe signature proves"
+        " only that Adobe sent an event, not that it came from this store's registration;"
+    )
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({}, settings)
+    assert str(refused.value).startswith(why) and "\n" not in str(refused.value)
+    with pytest.raises(SettingsError, match=r"ADOBE_IO_CLIENT_ID.*SYNCAPI_ENV=development ignored"):
+        Settings.from_env({}, {**settings, "SYNCAPI_ENV": "development"})
+    # Only WEBHOOK_AUTH with adobe-io needs it, and only outside `make run`.
+    assert Settings.from_env({}, {**settings, "WEBHOOK_AUTH": "hmac"}).adobe_io_client_id is None
+    development = {"SYNCAPI_ENV": "development", "SYNCAPI_MAKE_RUN": "1", "HOST": "127.0.0.1"}
+    assert Settings.from_env({}, {**settings, **development}).adobe_io_client_id is None
+    assert Settings.from_env({}, {**settings, "ADOBE_IO_CLIENT_ID": CLIENT_ID}).adobe_io_client_id == CLIENT_ID
