@@ -322,6 +322,13 @@ class Settings:
             if not getattr(self, name):
                 why = f" ({self.development_refused_because})" if self.env == ENV_DEVELOPMENT else ""
                 raise SettingsError(f"missing required setting {env_name(name)}{why}")
+        if WEBHOOK_AUTH_ADOBE_IO in self.webhook_auth and not self.adobe_io_client_id and not self.development:
+            why = f" ({self.development_refused_because})" if self.env == ENV_DEVELOPMENT else ""
+            raise SettingsError(
+                "missing required setting ADOBE_IO_CLIENT_ID: WEBHOOK_AUTH includes adobe-io, and an Adobe signature"
+                " proves only that Adobe sent an event, not that it came from this store's registration; set it to"
+                f" the registration's client id (docs/magento-setup.md){why}"
+            )
         if not self.development:
             self._refuse_weak_secrets()
         if not self.magento_base_url.startswith(("http://", "https://")):

@@ -41,6 +41,10 @@ BAD_SETTINGS = {
         {"DASHBOARD_USER": "ops", "DASHBOARD_PASSWORD": "Pw9-short"},
         "setting DASHBOARD_PASSWORD is refused: it has 9 characters, at least 12",
     ),
+    "adobe-io-without-client-id": (
+        {"WEBHOOK_AUTH": "hmac,adobe-io"},
+        "missing required setting ADOBE_IO_CLIENT_ID: WEBHOOK_AUTH includes adobe-io, and an Adobe signature proves",
+    ),
     "malformed-interval": ({"SYNC_INTERVAL_STOCK": "often"}, "setting SYNC_INTERVAL_STOCK is invalid"),
     "development-outside-make-run": (
         {"SYNCAPI_ENV": "development", "WEBHOOK_SECRET": None, "API_TOKEN": None},

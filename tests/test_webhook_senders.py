@@ -20,7 +20,14 @@ from app import create_app
 from syncapi import db, services
 from syncapi.config import Settings, SettingsError
 from syncapi.pos import models as m
-from syncapi.webhooks.adobe import KEY_TTL_S, MAX_KEY_FETCHES
+from syncapi.webhooks import views
+from syncapi.webhooks.adobe import (
+    FETCH_WINDOW_S,
+    KEY_REFETCH_INTERVAL_S,
+    KEY_TTL_S,
+    MAX_KEY_FETCHES,
+    MAX_UNVERIFIED_KEYS,
+)
 from tests.conftest import TEST_API_TOKEN, TEST_WEBHOOK_SECRET, base_settings
 from tests.fixtures_inbound import inbound_test_settings
 from tests.fixtures_webhooks import inbound_jobs, run_gunicorn
@@ -161,7 +168,9 @@ def data_for(event: str, n: int) -> dict:
 @pytest.fixture(scope="module")
 def http_server(tmp_path_factory, key_server):
     tmp_path = tmp_path_factory.mktemp("senders-server")
-    settings = base_settings(tmp_path, WEBHOOK_AUTH="hmac,adobe-io", ADOBE_IO_KEY_BASE_URL=key_server.base_url)
+    settings = base_settings(
+        tmp_path, WEBHOOK_AUTH="hmac,adobe-io", ADOBE_IO_KEY_BASE_URL=key_server.base_url, ADOBE_IO_CLIENT_ID=CLIENT_ID
+    )
     yield from run_gunicorn(tmp_path, settings)
 
 
@@ -275,6 +284,102 @@ def test_made_up_key_paths_cost_a_bounded_number_of_fetches(adobe_app, redis, ke
     assert 0 < len(key_server.fetches) < MAX_KEY_FETCHES  # the budget, less the real key fetched first
     # A delivery signed with the cached keys is never held back.
     assert transport(sender.build([sender.event("sales_order_save_after", {"entity_id": "9"})])).status == 202
+
+
+class Clock:
+    """A monotonic clock the test moves by hand, for the app's Adobe key store."""
+
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _clocked_keys(application) -> Clock:
+    clock = Clock()
+    application.extensions[views.EXTENSION].adobe_keys.clock = clock
+    return clock
+
+
+def _made_up(attempt: Attempt) -> Attempt:
+    """`attempt` (built with `signers=()`: no real signature) naming a made-up key path, as anyone can send."""
+    made_up = f"/prod/keys/pub-key-{uuid.uuid4()}.pem"
+    headers = {**attempt.headers, "x-adobe-public-key1-path": made_up, "x-adobe-public-key2-path": made_up}
+    return Attempt(attempt.path, headers, attempt.body)
+
+
+def test_a_flood_of_made_up_key_paths_never_pushes_out_a_verified_key(adobe_app, redis, key_server):
+    clock = _clocked_keys(adobe_app)
+    sender = AdobeIo(key_server, CLIENT_ID)
+    transport = flask_transport(adobe_app.test_client())
+    assert transport(sender.build([sender.event("sales_order_save_after", {"entity_id": "40"})])).status == 202
+    unsigned = sender.build([sender.event("sales_order_save_after", {"entity_id": "41"})], signers=())
+    key_server.fetches.clear()
+    statuses = []
+    # Wave after wave, each a minute apart so the fetch budget is there again: more made-up paths fetched than
+    # the cache of unverified paths holds, and more requests than the budget allows in each minute.
+    for _ in range(2 * MAX_UNVERIFIED_KEYS // MAX_KEY_FETCHES + 1):
+        clock.now += FETCH_WINDOW_S
+        statuses += [transport(_made_up(unsigned)).status for _ in range(2 * MAX_KEY_FETCHES)]
+    assert set(statuses) == {401, 503}
+    assert len(key_server.fetches) > MAX_UNVERIFIED_KEYS
+    assert not set(key_server.fetches) & set(sender.key_paths)
+    # The budget is still used up by the last wave, and the real delivery needs neither it nor a fetch.
+    key_server.fetches.clear()
+    answer = transport(sender.build([sender.event("sales_order_save_after", {"entity_id": "42"})]))
+    assert answer.status == 202, answer.json
+    assert key_server.fetches == []
+    assert sorted(job.id for job in inbound_jobs(redis)) == ["order-40", "order-42"]
+
+
+def test_a_verified_key_past_a_day_is_fetched_again_and_kept_while_the_key_server_fails(adobe_app, redis, key_server):
+    clock = _clocked_keys(adobe_app)
+    sender = AdobeIo(key_server, CLIENT_ID)
+    transport = flask_transport(adobe_app.test_client())
+
+    def deliver(n: int) -> int:
+        return transport(sender.build([sender.event("sales_order_save_after", {"entity_id": str(n)})])).status
+
+    assert deliver(50) == 202
+    key_server.fetches.clear()
+    clock.now += KEY_TTL_S + 1
+    # Made-up paths use up the fetch budget first: the daily fetch of a verified key does not depend on it.
+    unsigned = sender.build([sender.event("sales_order_save_after", {"entity_id": "0"})], signers=())
+    assert 503 in {transport(_made_up(unsigned)).status for _ in range(MAX_KEY_FETCHES + 1)}
+    key_server.fetches.clear()
+    key_server.failing = 503
+    try:
+        assert deliver(51) == 202  # tried, failed, the key kept
+        assert key_server.fetches == [sender.key_paths[0]]
+        assert deliver(52) == 202  # not tried again within the minute
+        assert key_server.fetches == [sender.key_paths[0]]
+        clock.now += KEY_REFETCH_INTERVAL_S
+        assert deliver(53) == 202  # tried again, failed again, still kept
+        assert key_server.fetches == [sender.key_paths[0]] * 2
+    finally:
+        key_server.failing = None
+    clock.now += KEY_REFETCH_INTERVAL_S
+    assert deliver(54) == 202  # fetched again, now for another day
+    assert key_server.fetches == [sender.key_paths[0]] * 3
+    clock.now += KEY_TTL_S - 1
+    assert deliver(55) == 202
+    assert key_server.fetches == [sender.key_paths[0]] * 3
+    assert sorted(job.id for job in inbound_jobs(redis)) == [f"order-{n}" for n in range(50, 56)]
+
+
+def test_a_verified_key_the_key_server_no_longer_serves_is_dropped_after_a_day(adobe_app, redis, key_server):
+    clock = _clocked_keys(adobe_app)
+    sender = AdobeIo(key_server, CLIENT_ID)
+    transport = flask_transport(adobe_app.test_client())
+    attempt = sender.build([sender.event("sales_order_save_after", {"entity_id": "60"})], signers=(0,))
+    assert transport(attempt).status == 202
+    del key_server.keys[sender.key_paths[0]]  # Adobe withdrew the key
+    assert transport(attempt).status == 202  # still within the day
+    clock.now += KEY_TTL_S
+    answer = transport(attempt)
+    assert answer.status == 401
+    assert "neither verifies" in answer.json["message"]
 
 
 def test_a_key_that_cannot_be_fetched_is_503_and_adobe_retries_it_in(adobe_app, redis, key_server):
@@ -409,7 +514,7 @@ def test_strangers_leave_redis_and_metrics_bounded(http_server, redis):
 
 
 def test_webhook_secret_is_required_only_with_hmac(tmp_path):
-    settings = base_settings(tmp_path, WEBHOOK_AUTH="adobe-io")
+    settings = base_settings(tmp_path, WEBHOOK_AUTH="adobe-io", ADOBE_IO_CLIENT_ID=CLIENT_ID)
     del settings["WEBHOOK_SECRET"]
     assert Settings.from_env({}, settings).webhook_auth == ("adobe-io",)
     with pytest.raises(SettingsError, match="missing required setting WEBHOOK_SECRET"):
@@ -418,3 +523,21 @@ def test_webhook_secret_is_required_only_with_hmac(tmp_path):
         Settings.from_env({}, {**settings, "WEBHOOK_AUTH": "hmac,rsa"})
     with pytest.raises(SettingsError, match="ADOBE_IO_KEY_BASE_URL"):
         Settings.from_env({}, {**settings, "ADOBE_IO_KEY_BASE_URL": "static.adobeioevents.com"})
+
+
+def test_adobe_io_needs_the_registrations_client_id_outside_make_run(tmp_path):
+    settings = base_settings(tmp_path, WEBHOOK_AUTH="hmac,adobe-io")
+    why = (
+        "missing required setting ADOBE_IO_CLIENT_ID: WEBHOOK_AUTH includes adobe-io, and an Adobe signature proves"
+        " only that Adobe sent an event, not that it came from this store's registration;"
+    )
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({}, settings)
+    assert str(refused.value).startswith(why) and "\n" not in str(refused.value)
+    with pytest.raises(SettingsError, match=r"ADOBE_IO_CLIENT_ID.*SYNCAPI_ENV=development ignored"):
+        Settings.from_env({}, {**settings, "SYNCAPI_ENV": "development"})
+    # Only WEBHOOK_AUTH with adobe-io needs it, and only outside `make run`.
+    assert Settings.from_env({}, {**settings, "WEBHOOK_AUTH": "hmac"}).adobe_io_client_id is None
+    development = {"SYNCAPI_ENV": "development", "SYNCAPI_MAKE_RUN": "1", "HOST": "127.0.0.1"}
+    assert Settings.from_env({}, {**settings, **development}).adobe_io_client_id is None
+    assert Settings.from_env({}, {**settings, "ADOBE_IO_CLIENT_ID": CLIENT_ID}).adobe_io_client_id == CLIENT_ID
