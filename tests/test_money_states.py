@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 import pytest
 from rq.registry import FailedJobRegistry
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from syncapi.pos import models as m
 from syncapi.pos.errors import PosValidationError
@@ -98,6 +99,61 @@ def test_an_open_credit_memo_refunds_once_refunded_and_records_whether_it_went_o
     note = pos.find_credit_note(80)
     assert (note.status, note.refunded, note.online) == ("refunded", Decimal("20.00"), True)
     assert [(amount, bool(online)) for amount, online in refunds(pos.engine)] == [(Decimal("20.00"), True)]
+
+
+def both_at_once(engine, write, table: str) -> None:
+    """Run `write` on two threads at once, each having read the document's row before either writes.
+
+    PostgreSQL: each thread waits after its first read of `table` until the other has read too, so both see the
+    status before either moves it. SQLite takes its write lock before the read, so there the threads only
+    start together and the second finds what the first wrote.
+    """
+    gate = threading.Barrier(2, timeout=10)
+    waited = threading.local()
+    postgres = engine.dialect.name == "postgresql"
+
+    def after_read(conn, cursor, statement, parameters, context, executemany):
+        first = not getattr(waited, "done", False)
+        if first and statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
+            waited.done = True
+            gate.wait()
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            if not postgres:
+                gate.wait()
+            write()
+        except BaseException as exc:
+            errors.append(exc)
+
+    if postgres:
+        event.listen(engine, "after_cursor_execute", after_read)
+    try:
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        if postgres:
+            event.remove(engine, "after_cursor_execute", after_read)
+    assert errors == []
+
+
+def test_two_writers_paying_the_same_open_invoice_at_once_record_one_payment(pos):
+    pos.write_invoice(invoice("open"))
+    both_at_once(pos.engine, lambda: pos.write_invoice(invoice("paid")), "invoices")
+    assert (pos.find_invoice(70).status, pos.find_invoice(70).paid) == ("paid", Decimal("50.00"))
+    assert [amount for amount, _ in payments(pos.engine)] == [Decimal("50.00")]
+
+
+def test_two_writers_refunding_the_same_open_credit_memo_at_once_record_one_refund(pos):
+    pos.write_credit_note(credit_note("open"))
+    both_at_once(pos.engine, lambda: pos.write_credit_note(credit_note("refunded")), "credit_notes")
+    assert (pos.find_credit_note(80).status, pos.find_credit_note(80).refunded) == ("refunded", Decimal("20.00"))
+    assert [amount for amount, _ in refunds(pos.engine)] == [Decimal("20.00")]
 
 
 @pytest.mark.parametrize("status", ["paid ", "PAID", "void", None])
