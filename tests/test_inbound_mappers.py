@@ -301,3 +301,31 @@ def test_an_invoice_whose_parts_do_not_add_up_is_refused_with_its_figures():
     invoice = {**seed.invoice(9, order), "base_grand_total": 20.0}
     with pytest.raises(MappingError, match=r"invoice 000000009: subtotal 8.50 - discount 0.00 \+ shipping 5.00"):
         mappers.invoice_to_pos(invoice, order)
+
+
+@pytest.mark.parametrize(
+    ("field", "tender"),
+    [
+        ("base_customer_balance_amount", "store credit"),
+        ("base_gift_cards_amount", "gift card"),
+        ("base_reward_currency_amount", "reward points"),
+    ],
+)
+@pytest.mark.parametrize("nested", [False, True], ids=["top-level", "extension_attributes"])
+def test_an_invoice_and_a_credit_memo_partly_paid_by_another_tender_add_up_without_it(field, tender, nested):
+    # Adobe Commerce's invoice and credit memo collectors take the tender off base_grand_total: 13.50 - 4.00.
+    order = an_order()
+    invoice = seed.invoice(9, order)
+    memo = seed.creditmemo(5, order, invoice)
+    for document in (invoice, memo):
+        document.update(base_grand_total=9.5, grand_total=9.5)
+        if nested:
+            document.setdefault("extension_attributes", {})[field] = 4.0
+        else:
+            document[field] = 4.0
+    assert mappers.invoice_to_pos(invoice, order).grand_total == Decimal("9.5")
+    assert mappers.creditmemo_to_pos(memo, order).grand_total == Decimal("9.5")
+    invoice.update(base_grand_total=9.0)
+    with pytest.raises(MappingError) as refused:
+        mappers.invoice_to_pos(invoice, order)
+    assert f"compensation 0.00 - {tender} 4.00 = 9.50 ≠ grand total 9.00" in str(refused.value)

@@ -646,6 +646,11 @@ def _document_totals(record: Mapping[str, Any], what: str, *, adjustments: bool)
         positive, negative = amount("adjustment_positive"), amount("adjustment_negative")
         parts += positive - negative
         figures += f" + adjustment refund {_cents(positive)} - adjustment fee {_cents(negative)}"
+    # Adobe Commerce takes store credit, gift cards and reward points off the document's grand total (its
+    # CustomerBalance, GiftCardAccount and Reward invoice and credit memo total collectors), as on the order.
+    for tender in _other_tenders(record, what):
+        parts -= tender.amount
+        figures += f" - {tender.tender_type} {_cents(tender.amount)}"
     currency = _text(record.get("base_currency_code")).upper() or None
     if _cents(parts) != _cents(grand_total):
         base = f" (base {currency})" if currency else ""
