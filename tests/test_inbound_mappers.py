@@ -329,3 +329,59 @@ def test_an_invoice_and_a_credit_memo_partly_paid_by_another_tender_add_up_witho
     with pytest.raises(MappingError) as refused:
         mappers.invoice_to_pos(invoice, order)
     assert f"compensation 0.00 - {tender} 4.00 = 9.50 ≠ grand total 9.00" in str(refused.value)
+
+
+def partly_invoiced_then_canceled() -> dict:
+    """3 x 10.00 less 1.00 discount, 10 % tax 2.90: invoiced one unit at a time twice (each invoice rounds its
+    third of the discount to 0.33 and of the tax to 0.97: 10.64), then the last unit canceled."""
+    order = an_order([{"sku": "TEE-1", "name": "Tee", "qty": 3, "price": 10.0, "discount": 1.0}], shipping=0.0)
+    item = order["items"][0]
+    item.update(tax_amount=2.9, base_tax_amount=2.9, tax_percent=10.0, qty_invoiced=2.0, qty_canceled=1.0)
+    item.update(row_invoiced=20.0, base_row_invoiced=20.0, discount_invoiced=0.66, base_discount_invoiced=0.66)
+    item.update(tax_invoiced=1.94, base_tax_invoiced=1.94)
+    # Order::registerCancellation: each *_canceled is the amount less what was invoiced; the order's discount
+    # invoiced is negative, like its discount, so abs(-1.00) - (-0.66) = 1.66 "canceled", more than the discount.
+    order.update(tax_amount=2.9, base_tax_amount=2.9, grand_total=31.9, base_grand_total=31.9)
+    order.update(base_discount_invoiced=-0.66, base_discount_canceled=1.66, discount_canceled=1.66)
+    order.update(base_subtotal_canceled=10.0, base_tax_canceled=0.96, base_shipping_canceled=0.0)
+    order.update(base_total_paid=21.28, base_total_canceled=10.62, total_canceled=10.62)
+    return order
+
+
+def test_a_partly_invoiced_then_canceled_order_with_a_discount_is_sold_for_what_each_invoice_charged():
+    sale = mappers.order_to_sale(partly_invoiced_then_canceled())
+    (line,) = sale.lines
+    assert (line.qty, line.discount, line.tax, line.line_total) == (
+        Decimal(2),
+        Decimal("0.66"),
+        Decimal("1.94"),
+        Decimal("21.28"),
+    )
+    assert (sale.discount, sale.subtotal, sale.tax, sale.grand_total) == (
+        Decimal("0.66"),
+        Decimal(20),
+        Decimal("1.94"),
+        Decimal("21.28"),
+    )
+    valid_sale(sale)
+
+
+def test_a_partly_canceled_item_without_invoiced_amounts_is_shared_by_quantity():
+    order = partly_invoiced_then_canceled()
+    for name in ("row_invoiced", "base_row_invoiced"):
+        del order["items"][0][name]
+    # 2/3 of the discount and tax, each rounded: 20.00 - 0.67 + 1.93 = 21.26, two cents off what was paid.
+    with pytest.raises(MappingError, match=r"lines 21.26 .* ≠ owed 21.28"):
+        mappers.order_to_sale(order)
+
+
+def test_a_canceled_discount_larger_than_the_discount_leaves_the_sale_the_discount_of_its_lines():
+    # 2 x 10.00 less 1.00, one unit invoiced (discount 0.50), the other canceled: Magento's base_discount_canceled
+    # is abs(-1.00) - (-0.50) = 1.50.
+    order = an_order([{"sku": "TEE-1", "name": "Tee", "qty": 2, "price": 10.0, "discount": 1.0}], shipping=0.0)
+    order["items"][0].update(qty_invoiced=1.0, qty_canceled=1.0)
+    order.update(base_discount_invoiced=-0.5, base_discount_canceled=1.5, discount_canceled=1.5)
+    order.update(base_subtotal_canceled=10.0, base_total_canceled=9.5, total_canceled=9.5)
+    sale = mappers.order_to_sale(order)
+    assert (sale.discount, sale.lines[0].discount, sale.grand_total) == (Decimal("0.5"), Decimal("0.5"), Decimal("9.5"))
+    valid_sale(sale)

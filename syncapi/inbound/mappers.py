@@ -291,6 +291,7 @@ def _item_figures(item: Mapping[str, Any], where: str, same: bool) -> _Figures:
     compensation = amount("discount_tax_compensation_amount")
     expected = _cents(price * ordered)
     gross = expected
+    net_rows = False
     if item.get("base_row_total") is not None or (same and item.get("row_total") is not None):
         row = amount("row_total")
         # Unit prices are rounded, rows are not: allow a cent per unit (tax-inclusive catalogues work back from
@@ -299,18 +300,49 @@ def _item_figures(item: Mapping[str, Any], where: str, same: bool) -> _Figures:
         if abs(row - expected) <= slack:
             gross = row
         elif discount and abs(row + discount - expected) <= slack:
-            gross = row + discount  # the store's row total is already net of the discount
+            gross, net_rows = row + discount, True  # the store's row total is already net of the discount
         else:
             raise MappingError(
                 f"{where}: row total {_cents(row)} is neither price {price} x qty {ordered} = {expected} nor that"
                 f" less the discount {_cents(discount)}"
             )
     sold = ordered - canceled
-    if ordered > 0 and canceled > 0:  # partly canceled: the row's amounts shrink with the quantity sold
-        share = sold / ordered
-        gross, discount, tax, compensation = (_cents(v * share) for v in (gross, discount, tax, compensation))
+    if ordered > 0 and canceled > 0:  # partly canceled: what was sold is what was invoiced
+        invoiced = _invoiced_figures(item, where, same, sold)
+        if invoiced is not None:
+            gross, discount, tax, compensation = invoiced
+            if net_rows:
+                gross += discount
+        else:  # no invoiced amounts given: the row's amounts shrink with the quantity sold
+            share = sold / ordered
+            gross, discount, tax, compensation = (_cents(v * share) for v in (gross, discount, tax, compensation))
     tax_percent = money(item.get("tax_percent"), f"{where} tax_percent")
     return _Figures(sold, gross, discount, tax, compensation, tax_percent)
+
+
+def _invoiced_figures(
+    item: Mapping[str, Any], where: str, same: bool, sold: Decimal
+) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+    """The item's invoiced row, discount, tax and discount tax compensation (`base_row_invoiced`, ...) when its
+    invoiced quantity is the quantity sold, else None.
+
+    Magento cancels only what was not invoiced (`Magento\\Sales\\Model\\Order\\Item::getQtyToCancel`), and
+    each invoice rounds its share of the item's amounts on its own, the last taking the remainder
+    (`app/code/Magento/Sales/Model/Order/Invoice/Total/*.php`); the order's `*_invoiced` sums of them are what
+    the customer paid for the item, to the cent, where sharing the item's amounts by quantity can be a cent off.
+    """
+    if item.get("base_row_invoiced") in (None, "") or money(item.get("qty_invoiced"), f"{where} qty_invoiced") != sold:
+        return None
+
+    def amount(name: str) -> Decimal:
+        return base_amount(item, name, where, same=same)
+
+    return (
+        amount("row_invoiced"),
+        abs(amount("discount_invoiced")),
+        amount("tax_invoiced"),
+        amount("discount_tax_compensation_invoiced"),
+    )
 
 
 def _is_virtual(item: Mapping[str, Any]) -> bool:
@@ -578,7 +610,9 @@ def order_to_sale(
         lines=lines,
         subtotal=amount("subtotal") - abs(amount("subtotal_canceled")),
         grand_total=owed,
-        discount=abs(amount("discount_amount")) - abs(amount("discount_canceled")) - shipping_discount,
+        # What was taken off the lines: Magento's `discount_canceled` can exceed the order's discount once part
+        # of it was invoiced (Order::registerCancellation), so the order-level figure is not used.
+        discount=sum((line.discount for line in lines), Decimal(0)),
         shipping=shipping,
         tax=amount("tax_amount") - abs(amount("tax_canceled")),
         magento_increment_id=_text(order.get("increment_id")) or None,
