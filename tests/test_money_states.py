@@ -209,6 +209,8 @@ def test_a_sale_keeps_its_tenders_currency_and_line_tax_rates(pos):
             {"tenders": (SaleTenderIn("web orders", "26.00"),)},
             "tenders web orders 26.00 = 26.00 ≠ owed 26.60 (base USD)",
         ),
+        ({"discount": "3.00"}, "discount 3.00 ≠ lines' discounts 2.00 (base USD)"),
+        ({"subtotal": "20.01"}, "subtotal 20.01 ≠ lines' quantity x unit price 20.00 (base USD)"),
     ],
 )
 def test_a_sale_that_does_not_add_up_is_refused_with_its_figures_and_nothing_is_written(pos, changes, sentence):
