@@ -385,3 +385,37 @@ def test_a_canceled_discount_larger_than_the_discount_leaves_the_sale_the_discou
     sale = mappers.order_to_sale(order)
     assert (sale.discount, sale.lines[0].discount, sale.grand_total) == (Decimal("0.5"), Decimal("0.5"), Decimal("9.5"))
     valid_sale(sale)
+
+
+def test_an_order_refused_for_gift_wrapping_or_fixed_product_tax_names_the_cause():
+    order = an_order()  # 8.50 + shipping 5.00 = 13.50
+    order.update(base_grand_total=19.0, grand_total=19.0)
+    order["extension_attributes"].update(gw_items_base_price=5.0, gw_items_base_tax_amount=0.5)
+    with pytest.raises(MappingError) as refused:
+        mappers.order_to_sale(order)
+    assert str(refused.value) == (
+        "order 000000042: lines 8.50 + shipping 5.00 + tax not in lines 0.00 = 13.50 ≠ owed 19.00 (base USD);"
+        " gift wrapping 5.00 (tax 0.50) is not written to the POS"
+    )
+    order = an_order()
+    order.update(base_grand_total=16.5, grand_total=16.5)
+    order["items"][0].update(base_weee_tax_applied_amount=3.0, base_weee_tax_applied_row_amnt=3.0)
+    with pytest.raises(MappingError, match=r"≠ owed 16.50 \(base USD\); Fixed Product Tax 3.00 is not written"):
+        mappers.order_to_sale(order)
+
+
+def test_an_invoice_or_credit_memo_refused_for_gift_wrapping_or_fixed_product_tax_names_the_cause():
+    order = an_order()
+    invoice = seed.invoice(9, order)
+    invoice.update(base_grand_total=15.5, extension_attributes={"gw_card_base_price": 2.0})
+    with pytest.raises(
+        MappingError, match=r"≠ grand total 15.50 \(base USD\); gift wrapping 2.00 is not written to the POS$"
+    ):
+        mappers.invoice_to_pos(invoice, order)
+    memo = seed.creditmemo(5, order, seed.invoice(9, order))
+    memo.update(base_grand_total=14.5)
+    memo["items"][0]["base_weee_tax_applied_row_amnt"] = 1.0
+    with pytest.raises(
+        MappingError, match=r"≠ grand total 14.50 \(base USD\); Fixed Product Tax 1.00 is not written to the POS$"
+    ):
+        mappers.creditmemo_to_pos(memo, order)

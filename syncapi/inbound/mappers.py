@@ -566,6 +566,41 @@ def _other_tenders(order: Mapping[str, Any], what: str) -> list[SaleTenderIn]:
     return tenders
 
 
+#: Adobe Commerce gift wrapping on an order, invoice or credit memo (top level or in `extension_attributes`):
+#: the wrapping of the whole order, of its items and the printed card, and their tax.
+GIFT_WRAPPING_PRICES = ("gw_base_price", "gw_items_base_price", "gw_card_base_price")
+GIFT_WRAPPING_TAXES = ("gw_base_tax_amount", "gw_items_base_tax_amount", "gw_card_base_tax_amount")
+
+
+def _unwritten(record: Mapping[str, Any], items: object, what: str) -> str:
+    """What a record carries that the POS documents have no place for, as a clause for its refusal ("" when
+    nothing): Adobe Commerce gift wrapping (`gw_*`) and Fixed Product Tax (items' `base_weee_tax_applied_row_amnt`,
+    Magento_Weee), both in Magento's grand total but on no line."""
+    extension = record.get("extension_attributes")
+    extension = extension if isinstance(extension, Mapping) else {}
+
+    def total(names: Sequence[str]) -> Decimal:
+        return sum((abs(money(record.get(name, extension.get(name)), f"{what} {name}")) for name in names), Decimal(0))
+
+    clauses = []
+    wrapping, wrapping_tax = total(GIFT_WRAPPING_PRICES), total(GIFT_WRAPPING_TAXES)
+    if wrapping or wrapping_tax:
+        tax = f" (tax {_cents(wrapping_tax)})" if wrapping_tax else ""
+        clauses.append(f"gift wrapping {_cents(wrapping)}{tax} is not written to the POS")
+    items = [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+    by_id = {key: item for item in items if (key := _item_key(item.get("item_id"))) is not None}
+    fixed_product_tax = Decimal(0)
+    for item in items:
+        parent_key = _item_key(item.get("parent_item_id"))
+        parent = by_id.get(parent_key) if parent_key is not None else None
+        if parent is not None and _text(parent.get("product_type")).lower() != PRODUCT_TYPE_BUNDLE:
+            continue  # a configurable product's child: its parent carries the amounts
+        fixed_product_tax += money(item.get("base_weee_tax_applied_row_amnt"), f"{what} base_weee_tax_applied_row_amnt")
+    if fixed_product_tax:
+        clauses.append(f"Fixed Product Tax {_cents(fixed_product_tax)} is not written to the POS")
+    return "".join(f"; {clause}" for clause in clauses)
+
+
 def order_to_sale(
     order: Mapping[str, Any],
     *,
@@ -625,7 +660,7 @@ def order_to_sale(
     )
     mismatch = sale_mismatch(sale)
     if mismatch is not None:
-        raise MappingError(f"{label}: {mismatch}")
+        raise MappingError(f"{label}: {mismatch}{_unwritten(order, items, label)}")
     return sale
 
 
@@ -688,7 +723,10 @@ def _document_totals(record: Mapping[str, Any], what: str, *, adjustments: bool)
     currency = _text(record.get("base_currency_code")).upper() or None
     if _cents(parts) != _cents(grand_total):
         base = f" (base {currency})" if currency else ""
-        raise MappingError(f"{what}: {figures} = {_cents(parts)} ≠ grand total {_cents(grand_total)}{base}")
+        raise MappingError(
+            f"{what}: {figures} = {_cents(parts)} ≠ grand total {_cents(grand_total)}{base}"
+            f"{_unwritten(record, record.get('items'), what)}"
+        )
     return grand_total, currency
 
 
