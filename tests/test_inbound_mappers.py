@@ -301,3 +301,121 @@ def test_an_invoice_whose_parts_do_not_add_up_is_refused_with_its_figures():
     invoice = {**seed.invoice(9, order), "base_grand_total": 20.0}
     with pytest.raises(MappingError, match=r"invoice 000000009: subtotal 8.50 - discount 0.00 \+ shipping 5.00"):
         mappers.invoice_to_pos(invoice, order)
+
+
+@pytest.mark.parametrize(
+    ("field", "tender"),
+    [
+        ("base_customer_balance_amount", "store credit"),
+        ("base_gift_cards_amount", "gift card"),
+        ("base_reward_currency_amount", "reward points"),
+    ],
+)
+@pytest.mark.parametrize("nested", [False, True], ids=["top-level", "extension_attributes"])
+def test_an_invoice_and_a_credit_memo_partly_paid_by_another_tender_add_up_without_it(field, tender, nested):
+    # Adobe Commerce's invoice and credit memo collectors take the tender off base_grand_total: 13.50 - 4.00.
+    order = an_order()
+    invoice = seed.invoice(9, order)
+    memo = seed.creditmemo(5, order, invoice)
+    for document in (invoice, memo):
+        document.update(base_grand_total=9.5, grand_total=9.5)
+        if nested:
+            document.setdefault("extension_attributes", {})[field] = 4.0
+        else:
+            document[field] = 4.0
+    assert mappers.invoice_to_pos(invoice, order).grand_total == Decimal("9.5")
+    assert mappers.creditmemo_to_pos(memo, order).grand_total == Decimal("9.5")
+    invoice.update(base_grand_total=9.0)
+    with pytest.raises(MappingError) as refused:
+        mappers.invoice_to_pos(invoice, order)
+    assert f"compensation 0.00 - {tender} 4.00 = 9.50 ≠ grand total 9.00" in str(refused.value)
+
+
+def partly_invoiced_then_canceled() -> dict:
+    """3 x 10.00 less 1.00 discount, 10 % tax 2.90: invoiced one unit at a time twice (each invoice rounds its
+    third of the discount to 0.33 and of the tax to 0.97: 10.64), then the last unit canceled."""
+    order = an_order([{"sku": "TEE-1", "name": "Tee", "qty": 3, "price": 10.0, "discount": 1.0}], shipping=0.0)
+    item = order["items"][0]
+    item.update(tax_amount=2.9, base_tax_amount=2.9, tax_percent=10.0, qty_invoiced=2.0, qty_canceled=1.0)
+    item.update(row_invoiced=20.0, base_row_invoiced=20.0, discount_invoiced=0.66, base_discount_invoiced=0.66)
+    item.update(tax_invoiced=1.94, base_tax_invoiced=1.94)
+    # Order::registerCancellation: each *_canceled is the amount less what was invoiced; the order's discount
+    # invoiced is negative, like its discount, so abs(-1.00) - (-0.66) = 1.66 "canceled", more than the discount.
+    order.update(tax_amount=2.9, base_tax_amount=2.9, grand_total=31.9, base_grand_total=31.9)
+    order.update(base_discount_invoiced=-0.66, base_discount_canceled=1.66, discount_canceled=1.66)
+    order.update(base_subtotal_canceled=10.0, base_tax_canceled=0.96, base_shipping_canceled=0.0)
+    order.update(base_total_paid=21.28, base_total_canceled=10.62, total_canceled=10.62)
+    return order
+
+
+def test_a_partly_invoiced_then_canceled_order_with_a_discount_is_sold_for_what_each_invoice_charged():
+    sale = mappers.order_to_sale(partly_invoiced_then_canceled())
+    (line,) = sale.lines
+    assert (line.qty, line.discount, line.tax, line.line_total) == (
+        Decimal(2),
+        Decimal("0.66"),
+        Decimal("1.94"),
+        Decimal("21.28"),
+    )
+    assert (sale.discount, sale.subtotal, sale.tax, sale.grand_total) == (
+        Decimal("0.66"),
+        Decimal(20),
+        Decimal("1.94"),
+        Decimal("21.28"),
+    )
+    valid_sale(sale)
+
+
+def test_a_partly_canceled_item_without_invoiced_amounts_is_shared_by_quantity():
+    order = partly_invoiced_then_canceled()
+    for name in ("row_invoiced", "base_row_invoiced"):
+        del order["items"][0][name]
+    # 2/3 of the discount and tax, each rounded: 20.00 - 0.67 + 1.93 = 21.26, two cents off what was paid.
+    with pytest.raises(MappingError, match=r"lines 21.26 .* ≠ owed 21.28"):
+        mappers.order_to_sale(order)
+
+
+def test_a_canceled_discount_larger_than_the_discount_leaves_the_sale_the_discount_of_its_lines():
+    # 2 x 10.00 less 1.00, one unit invoiced (discount 0.50), the other canceled: Magento's base_discount_canceled
+    # is abs(-1.00) - (-0.50) = 1.50.
+    order = an_order([{"sku": "TEE-1", "name": "Tee", "qty": 2, "price": 10.0, "discount": 1.0}], shipping=0.0)
+    order["items"][0].update(qty_invoiced=1.0, qty_canceled=1.0)
+    order.update(base_discount_invoiced=-0.5, base_discount_canceled=1.5, discount_canceled=1.5)
+    order.update(base_subtotal_canceled=10.0, base_total_canceled=9.5, total_canceled=9.5)
+    sale = mappers.order_to_sale(order)
+    assert (sale.discount, sale.lines[0].discount, sale.grand_total) == (Decimal("0.5"), Decimal("0.5"), Decimal("9.5"))
+    valid_sale(sale)
+
+
+def test_an_order_refused_for_gift_wrapping_or_fixed_product_tax_names_the_cause():
+    order = an_order()  # 8.50 + shipping 5.00 = 13.50
+    order.update(base_grand_total=19.0, grand_total=19.0)
+    order["extension_attributes"].update(gw_items_base_price=5.0, gw_items_base_tax_amount=0.5)
+    with pytest.raises(MappingError) as refused:
+        mappers.order_to_sale(order)
+    assert str(refused.value) == (
+        "order 000000042: lines 8.50 + shipping 5.00 + tax not in lines 0.00 = 13.50 ≠ owed 19.00 (base USD);"
+        " gift wrapping 5.00 (tax 0.50) is not written to the POS"
+    )
+    order = an_order()
+    order.update(base_grand_total=16.5, grand_total=16.5)
+    order["items"][0].update(base_weee_tax_applied_amount=3.0, base_weee_tax_applied_row_amnt=3.0)
+    with pytest.raises(MappingError, match=r"≠ owed 16.50 \(base USD\); Fixed Product Tax 3.00 is not written"):
+        mappers.order_to_sale(order)
+
+
+def test_an_invoice_or_credit_memo_refused_for_gift_wrapping_or_fixed_product_tax_names_the_cause():
+    order = an_order()
+    invoice = seed.invoice(9, order)
+    invoice.update(base_grand_total=15.5, extension_attributes={"gw_card_base_price": 2.0})
+    with pytest.raises(
+        MappingError, match=r"≠ grand total 15.50 \(base USD\); gift wrapping 2.00 is not written to the POS$"
+    ):
+        mappers.invoice_to_pos(invoice, order)
+    memo = seed.creditmemo(5, order, seed.invoice(9, order))
+    memo.update(base_grand_total=14.5)
+    memo["items"][0]["base_weee_tax_applied_row_amnt"] = 1.0
+    with pytest.raises(
+        MappingError, match=r"≠ grand total 14.50 \(base USD\); Fixed Product Tax 1.00 is not written to the POS$"
+    ):
+        mappers.creditmemo_to_pos(memo, order)

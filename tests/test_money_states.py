@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 import pytest
 from rq.registry import FailedJobRegistry
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from syncapi.pos import models as m
 from syncapi.pos.errors import PosValidationError
@@ -100,6 +101,61 @@ def test_an_open_credit_memo_refunds_once_refunded_and_records_whether_it_went_o
     assert [(amount, bool(online)) for amount, online in refunds(pos.engine)] == [(Decimal("20.00"), True)]
 
 
+def both_at_once(engine, write, table: str) -> None:
+    """Run `write` on two threads at once, each having read the document's row before either writes.
+
+    PostgreSQL: each thread waits after its first read of `table` until the other has read too, so both see the
+    status before either moves it. SQLite takes its write lock before the read, so there the threads only
+    start together and the second finds what the first wrote.
+    """
+    gate = threading.Barrier(2, timeout=10)
+    waited = threading.local()
+    postgres = engine.dialect.name == "postgresql"
+
+    def after_read(conn, cursor, statement, parameters, context, executemany):
+        first = not getattr(waited, "done", False)
+        if first and statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
+            waited.done = True
+            gate.wait()
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            if not postgres:
+                gate.wait()
+            write()
+        except BaseException as exc:
+            errors.append(exc)
+
+    if postgres:
+        event.listen(engine, "after_cursor_execute", after_read)
+    try:
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        if postgres:
+            event.remove(engine, "after_cursor_execute", after_read)
+    assert errors == []
+
+
+def test_two_writers_paying_the_same_open_invoice_at_once_record_one_payment(pos):
+    pos.write_invoice(invoice("open"))
+    both_at_once(pos.engine, lambda: pos.write_invoice(invoice("paid")), "invoices")
+    assert (pos.find_invoice(70).status, pos.find_invoice(70).paid) == ("paid", Decimal("50.00"))
+    assert [amount for amount, _ in payments(pos.engine)] == [Decimal("50.00")]
+
+
+def test_two_writers_refunding_the_same_open_credit_memo_at_once_record_one_refund(pos):
+    pos.write_credit_note(credit_note("open"))
+    both_at_once(pos.engine, lambda: pos.write_credit_note(credit_note("refunded")), "credit_notes")
+    assert (pos.find_credit_note(80).status, pos.find_credit_note(80).refunded) == ("refunded", Decimal("20.00"))
+    assert [amount for amount, _ in refunds(pos.engine)] == [Decimal("20.00")]
+
+
 @pytest.mark.parametrize("status", ["paid ", "PAID", "void", None])
 def test_an_unknown_status_is_refused(pos, status):
     with pytest.raises(PosValidationError, match="status must be one of open, paid, canceled"):
@@ -153,6 +209,8 @@ def test_a_sale_keeps_its_tenders_currency_and_line_tax_rates(pos):
             {"tenders": (SaleTenderIn("web orders", "26.00"),)},
             "tenders web orders 26.00 = 26.00 ≠ owed 26.60 (base USD)",
         ),
+        ({"discount": "3.00"}, "discount 3.00 ≠ lines' discounts 2.00 (base USD)"),
+        ({"subtotal": "20.01"}, "subtotal 20.01 ≠ lines' quantity x unit price 20.00 (base USD)"),
     ],
 )
 def test_a_sale_that_does_not_add_up_is_refused_with_its_figures_and_nothing_is_written(pos, changes, sentence):

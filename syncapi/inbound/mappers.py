@@ -291,6 +291,7 @@ def _item_figures(item: Mapping[str, Any], where: str, same: bool) -> _Figures:
     compensation = amount("discount_tax_compensation_amount")
     expected = _cents(price * ordered)
     gross = expected
+    net_rows = False
     if item.get("base_row_total") is not None or (same and item.get("row_total") is not None):
         row = amount("row_total")
         # Unit prices are rounded, rows are not: allow a cent per unit (tax-inclusive catalogues work back from
@@ -299,18 +300,49 @@ def _item_figures(item: Mapping[str, Any], where: str, same: bool) -> _Figures:
         if abs(row - expected) <= slack:
             gross = row
         elif discount and abs(row + discount - expected) <= slack:
-            gross = row + discount  # the store's row total is already net of the discount
+            gross, net_rows = row + discount, True  # the store's row total is already net of the discount
         else:
             raise MappingError(
                 f"{where}: row total {_cents(row)} is neither price {price} x qty {ordered} = {expected} nor that"
                 f" less the discount {_cents(discount)}"
             )
     sold = ordered - canceled
-    if ordered > 0 and canceled > 0:  # partly canceled: the row's amounts shrink with the quantity sold
-        share = sold / ordered
-        gross, discount, tax, compensation = (_cents(v * share) for v in (gross, discount, tax, compensation))
+    if ordered > 0 and canceled > 0:  # partly canceled: what was sold is what was invoiced
+        invoiced = _invoiced_figures(item, where, same, sold)
+        if invoiced is not None:
+            gross, discount, tax, compensation = invoiced
+            if net_rows:
+                gross += discount
+        else:  # no invoiced amounts given: the row's amounts shrink with the quantity sold
+            share = sold / ordered
+            gross, discount, tax, compensation = (_cents(v * share) for v in (gross, discount, tax, compensation))
     tax_percent = money(item.get("tax_percent"), f"{where} tax_percent")
     return _Figures(sold, gross, discount, tax, compensation, tax_percent)
+
+
+def _invoiced_figures(
+    item: Mapping[str, Any], where: str, same: bool, sold: Decimal
+) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+    """The item's invoiced row, discount, tax and discount tax compensation (`base_row_invoiced`, ...) when its
+    invoiced quantity is the quantity sold, else None.
+
+    Magento cancels only what was not invoiced (`Magento\\Sales\\Model\\Order\\Item::getQtyToCancel`), and
+    each invoice rounds its share of the item's amounts on its own, the last taking the remainder
+    (`app/code/Magento/Sales/Model/Order/Invoice/Total/*.php`); the order's `*_invoiced` sums of them are what
+    the customer paid for the item, to the cent, where sharing the item's amounts by quantity can be a cent off.
+    """
+    if item.get("base_row_invoiced") in (None, "") or money(item.get("qty_invoiced"), f"{where} qty_invoiced") != sold:
+        return None
+
+    def amount(name: str) -> Decimal:
+        return base_amount(item, name, where, same=same)
+
+    return (
+        amount("row_invoiced"),
+        abs(amount("discount_invoiced")),
+        amount("tax_invoiced"),
+        amount("discount_tax_compensation_invoiced"),
+    )
 
 
 def _is_virtual(item: Mapping[str, Any]) -> bool:
@@ -534,6 +566,41 @@ def _other_tenders(order: Mapping[str, Any], what: str) -> list[SaleTenderIn]:
     return tenders
 
 
+#: Adobe Commerce gift wrapping on an order, invoice or credit memo (top level or in `extension_attributes`):
+#: the wrapping of the whole order, of its items and the printed card, and their tax.
+GIFT_WRAPPING_PRICES = ("gw_base_price", "gw_items_base_price", "gw_card_base_price")
+GIFT_WRAPPING_TAXES = ("gw_base_tax_amount", "gw_items_base_tax_amount", "gw_card_base_tax_amount")
+
+
+def _unwritten(record: Mapping[str, Any], items: object, what: str) -> str:
+    """What a record carries that the POS documents have no place for, as a clause for its refusal ("" when
+    nothing): Adobe Commerce gift wrapping (`gw_*`) and Fixed Product Tax (items' `base_weee_tax_applied_row_amnt`,
+    Magento_Weee), both in Magento's grand total but on no line."""
+    extension = record.get("extension_attributes")
+    extension = extension if isinstance(extension, Mapping) else {}
+
+    def total(names: Sequence[str]) -> Decimal:
+        return sum((abs(money(record.get(name, extension.get(name)), f"{what} {name}")) for name in names), Decimal(0))
+
+    clauses = []
+    wrapping, wrapping_tax = total(GIFT_WRAPPING_PRICES), total(GIFT_WRAPPING_TAXES)
+    if wrapping or wrapping_tax:
+        tax = f" (tax {_cents(wrapping_tax)})" if wrapping_tax else ""
+        clauses.append(f"gift wrapping {_cents(wrapping)}{tax} is not written to the POS")
+    items = [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+    by_id = {key: item for item in items if (key := _item_key(item.get("item_id"))) is not None}
+    fixed_product_tax = Decimal(0)
+    for item in items:
+        parent_key = _item_key(item.get("parent_item_id"))
+        parent = by_id.get(parent_key) if parent_key is not None else None
+        if parent is not None and _text(parent.get("product_type")).lower() != PRODUCT_TYPE_BUNDLE:
+            continue  # a configurable product's child: its parent carries the amounts
+        fixed_product_tax += money(item.get("base_weee_tax_applied_row_amnt"), f"{what} base_weee_tax_applied_row_amnt")
+    if fixed_product_tax:
+        clauses.append(f"Fixed Product Tax {_cents(fixed_product_tax)} is not written to the POS")
+    return "".join(f"; {clause}" for clause in clauses)
+
+
 def order_to_sale(
     order: Mapping[str, Any],
     *,
@@ -578,7 +645,9 @@ def order_to_sale(
         lines=lines,
         subtotal=amount("subtotal") - abs(amount("subtotal_canceled")),
         grand_total=owed,
-        discount=abs(amount("discount_amount")) - abs(amount("discount_canceled")) - shipping_discount,
+        # What was taken off the lines: Magento's `discount_canceled` can exceed the order's discount once part
+        # of it was invoiced (Order::registerCancellation), so the order-level figure is not used.
+        discount=sum((line.discount for line in lines), Decimal(0)),
         shipping=shipping,
         tax=amount("tax_amount") - abs(amount("tax_canceled")),
         magento_increment_id=_text(order.get("increment_id")) or None,
@@ -591,7 +660,7 @@ def order_to_sale(
     )
     mismatch = sale_mismatch(sale)
     if mismatch is not None:
-        raise MappingError(f"{label}: {mismatch}")
+        raise MappingError(f"{label}: {mismatch}{_unwritten(order, items, label)}")
     return sale
 
 
@@ -646,10 +715,18 @@ def _document_totals(record: Mapping[str, Any], what: str, *, adjustments: bool)
         positive, negative = amount("adjustment_positive"), amount("adjustment_negative")
         parts += positive - negative
         figures += f" + adjustment refund {_cents(positive)} - adjustment fee {_cents(negative)}"
+    # Adobe Commerce takes store credit, gift cards and reward points off the document's grand total (its
+    # CustomerBalance, GiftCardAccount and Reward invoice and credit memo total collectors), as on the order.
+    for tender in _other_tenders(record, what):
+        parts -= tender.amount
+        figures += f" - {tender.tender_type} {_cents(tender.amount)}"
     currency = _text(record.get("base_currency_code")).upper() or None
     if _cents(parts) != _cents(grand_total):
         base = f" (base {currency})" if currency else ""
-        raise MappingError(f"{what}: {figures} = {_cents(parts)} ≠ grand total {_cents(grand_total)}{base}")
+        raise MappingError(
+            f"{what}: {figures} = {_cents(parts)} ≠ grand total {_cents(grand_total)}{base}"
+            f"{_unwritten(record, record.get('items'), what)}"
+        )
     return grand_total, currency
 
 

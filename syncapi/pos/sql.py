@@ -961,29 +961,58 @@ def _refund(credit_note_id: int, customer_id: int, note: CreditNoteIn) -> m.Refu
 
 
 def _move_invoice_on(session: Session, existing: Any, invoice: InvoiceIn) -> None:
-    """Follow the invoice's later state: paid records the payment, canceled voids it. Never back."""
-    if existing.status == invoice.status or existing.status == INVOICE_CANCELED or invoice.status == INVOICE_OPEN:
+    """Follow the invoice's later state: paid records the payment, canceled voids it. Never back.
+
+    The status moves by a conditional update from the status last read; only the writer whose update changed
+    the row records the payment, so two writers moving the same invoice at once pay it once.
+    """
+    status = _moved(session, m.Invoice.__table__, existing.id, existing.status, invoice.status, _invoice_may_move)
+    if status is None:
         return
-    invoices, payments = m.Invoice.__table__, m.Payment.__table__
     if invoice.status == INVOICE_PAID:
         session.add(_payment(existing.id, existing.customer_id, invoice))
     else:  # canceled: what was paid against it no longer counts
+        payments = m.Payment.__table__
         session.execute(
             update(payments)
             .where(payments.c.invoice_id == existing.id, payments.c.voided_at.is_(None))
             .values(voided_at=utcnow())
         )
-    session.execute(update(invoices).where(invoices.c.id == existing.id).values(status=invoice.status))
+
+
+def _invoice_may_move(current: str, wanted: str) -> bool:
+    return current != wanted and current != INVOICE_CANCELED and wanted != INVOICE_OPEN
+
+
+def _credit_note_may_move(current: str, wanted: str) -> bool:
+    return current == CREDIT_NOTE_OPEN and wanted != CREDIT_NOTE_OPEN
 
 
 def _move_credit_note_on(session: Session, existing: Any, note: CreditNoteIn) -> None:
-    """Follow an open credit memo to refunded (records the refund) or canceled (records none)."""
-    if existing.status != CREDIT_NOTE_OPEN or note.status == CREDIT_NOTE_OPEN:
-        return
-    if note.status == CREDIT_NOTE_REFUNDED:
+    """Follow an open credit memo to refunded (records the refund) or canceled (records none); only the writer
+    whose conditional update moved it records the refund."""
+    status = _moved(session, m.CreditNote.__table__, existing.id, existing.status, note.status, _credit_note_may_move)
+    if status is not None and note.status == CREDIT_NOTE_REFUNDED:
         session.add(_refund(existing.id, existing.customer_id, note))
-    notes = m.CreditNote.__table__
-    session.execute(update(notes).where(notes.c.id == existing.id).values(status=note.status))
+
+
+def _moved(
+    session: Session, table: Any, row_id: int, current: str, wanted: str, may_move: Callable[[str, str], bool]
+) -> str | None:
+    """Move the document's status from `current` to `wanted` when `may_move` allows it, by an update that only
+    changes the row while it still holds the status read; the status it was moved from, or None when it was not
+    moved. A concurrent writer that moved it first is seen on the next read (PostgreSQL's update waits for
+    its commit), so one of two writers moves it and the other finds it moved."""
+    while may_move(current, wanted):
+        changed = session.execute(
+            update(table).where(table.c.id == row_id, table.c.status == current).values(status=wanted)
+        ).rowcount
+        if changed == 1:
+            return current
+        current = session.scalar(select(table.c.status).where(table.c.id == row_id))
+        if current is None:
+            return None
+    return None
 
 
 def _set_magento_id(session: Session, model: type[m.Category] | type[m.Customer], pos_id: int, magento_id: int) -> None:

@@ -39,6 +39,9 @@ MAX_CODE_CHARS = 64
 #: Places of currency rates and tax percentages (the columns are NUMERIC(18,8)).
 RATE_PLACES = Decimal("0.00000001")
 CENT = Decimal("0.01")
+HALF_CENT = Decimal("0.005")
+#: Half of the last place a sale line's unit price keeps (`sale_lines.unit_price` holds 4 places).
+UNIT_ROUNDING = Decimal("0.00005")
 
 
 class _Problems:
@@ -295,7 +298,8 @@ def sale_mismatch(sale: SaleIn) -> str | None:
     """Why the sale's parts do not add up to what the customer owed, in a sentence naming every figure; None
     when they do, to the cent (docs/money.md, "The reconcile rule").
 
-    lines (tax included) + shipping + tax not in any line = grand_total = the tenders' sum.
+    lines (tax included) + shipping + tax not in any line = grand_total = the tenders' sum; discount = the lines'
+    discounts; subtotal = the lines' quantity x unit price (within the unit price's rounding).
     """
     lines = sum((Decimal(line.line_total) for line in sale.lines), Decimal(0))
     line_tax = sum((Decimal(line.tax) for line in sale.lines), Decimal(0))
@@ -309,6 +313,15 @@ def sale_mismatch(sale: SaleIn) -> str | None:
             f"lines {_cents(lines)} + shipping {_cents(shipping)} + tax not in lines {_cents(other_tax)}"
             f" = {_cents(parts)} ≠ owed {_cents(owed)}{currency}"
         )
+    discounts = sum((Decimal(line.discount) for line in sale.lines), Decimal(0))
+    if _cents(Decimal(sale.discount)) != _cents(discounts):
+        return f"discount {_cents(Decimal(sale.discount))} ≠ lines' discounts {_cents(discounts)}{currency}"
+    # A line keeps its unit price to 4 places: quantity x unit price may be off its row by half of the 4th place
+    # per unit, beside the subtotal's own rounding to the cent.
+    rows = sum((Decimal(line.qty) * Decimal(line.unit_price) for line in sale.lines), Decimal(0))
+    slack = HALF_CENT + sum((abs(Decimal(line.qty)) * UNIT_ROUNDING for line in sale.lines), Decimal(0))
+    if abs(Decimal(sale.subtotal) - rows) > slack:
+        return f"subtotal {_cents(Decimal(sale.subtotal))} ≠ lines' quantity x unit price {_cents(rows)}{currency}"
     tendered = sum((Decimal(tender.amount) for tender in sale.tenders), Decimal(0))
     if sale.tenders and tendered.quantize(CENT) != owed.quantize(CENT):
         paid = " + ".join(f"{tender.tender_type} {_cents(Decimal(tender.amount))}" for tender in sale.tenders)
