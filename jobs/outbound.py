@@ -9,8 +9,7 @@ price SKUs not in Magento yet are kept for after the next product push, which qu
 from __future__ import annotations
 
 from syncapi import services
-from syncapi.outbound import PUSHES, push_context
-from syncapi.outbound import waiting
+from syncapi.outbound import PUSHES, push_context, waiting
 from syncapi.runs import DEFERRABLE_KINDS, requeue_deferred, run_context
 from syncapi.state import TRIGGER_ANNOUNCED
 from syncapi.state.runs import KIND_PRODUCTS

@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from syncapi.pos import models as m
 from syncapi.outbound.waiting import waiting_skus
+from syncapi.pos import models as m
 from syncapi.state import list_runs
 from tests.fixtures_pos import add_product
 

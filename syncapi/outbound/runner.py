@@ -37,7 +37,8 @@ def push_records(
     count: Callable[[], int] | None = None,
 ) -> None:
     """One run of `kind`: the records of `keys`, or what changed since the last run (everything with `full`),
-    plus the keys the last run failed and the SKUs waiting for their product; each batch goes to `push`. A key the POS lacks fails with `missing`.
+    plus the keys the last run failed and the SKUs waiting for their product; each batch goes to `push`. A key
+    the POS lacks fails with `missing`.
     Only a run over what changed moves the watermark, so a run for a few keys never skips anything. A run
     reading from the beginning checks it read as many records as `count` says the POS holds."""
     watermark = load_watermark(ctx.state_engine, kind)
