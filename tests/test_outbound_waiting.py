@@ -152,3 +152,21 @@ def test_a_failed_waiting_sku_of_a_run_for_keys_is_retried_by_the_next_run(outbo
     assert get_watermark(outbound.svc.state_engine, "stock")["retry"] == ["WAIT-1"]
     assert outbound.push("stock").counts["updated"] == 1
     assert magento.state("source_items")[0]["quantity"] == 7
+
+
+def test_more_waiting_skus_than_the_watermark_holds_keep_the_runs_going(outbound, magento):
+    skus = [f"A-LONG-STOCK-KEEPING-UNIT-FOR-THIS-TEST-{n:04d}" for n in range(250)]
+    for sku in skus:
+        add_product(outbound.engine, sku, on_hand=1)
+    run = outbound.push("stock")
+    assert run.status == "succeeded" and run.counts["failed"] == 0
+    stored = get_watermark(outbound.svc.state_engine, "stock")
+    listed = waiting_skus(outbound.svc.state_engine, "stock")
+    assert 0 < len(listed) < len(skus)
+    assert "cursor" not in stored, "the next run reads everything again, so the SKUs not listed are read too"
+
+    outbound.push("products")
+    run = outbound.push("stock")
+    assert run.status == "succeeded" and run.counts["unchanged"] == len(skus)
+    assert waiting_skus(outbound.svc.state_engine, "stock") == []
+    assert "cursor" in get_watermark(outbound.svc.state_engine, "stock")

@@ -82,11 +82,11 @@ def save_watermark(engine, kind: str, cursors: Mapping[str, Cursor | None], fail
             "too many failed records to list; the next run reads everything again",
             extra={"kind": kind, "failed": len(retry)},
         )
-        set_watermark(engine, kind, keep_waiting(stored, {"retry": []}))
+        set_watermark(engine, kind, keep_waiting(stored, {"retry": []}, kind))
         return
     value: dict[str, Any] = {name: cursor.encode() for name, cursor in cursors.items() if cursor is not None}
     value["retry"] = retry
-    set_watermark(engine, kind, keep_waiting(stored, value))
+    set_watermark(engine, kind, keep_waiting(stored, value, kind))
 
 
 class Reader:

@@ -30,6 +30,7 @@ from typing import Any
 
 from syncapi.state import get_watermark, set_watermark
 from syncapi.state.runs import TRIGGER_DEFERRED
+from syncapi.state.watermarks import MAX_CURSOR_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,8 @@ FIELD = "deferred"
 MAX_PRODUCT_PUSHES = 3
 #: Seconds a SKU may wait, whatever the product pushes (raised to MAX_PRODUCT_PUSHES product-push intervals).
 MAX_WAIT_S = 3600
-#: Most characters of JSON the waiting SKUs take in the watermark (the retry list and cursors need the rest).
-MAX_WAITING_CHARS = 3000
+#: Characters of the watermark's JSON left unused when the waiting SKUs fill it (its field name, separators).
+WATERMARK_MARGIN_CHARS = 40
 #: Characters of JSON the retry list may take (as `syncapi.outbound.delta.MAX_RETRY_CHARS`).
 MAX_RETRY_CHARS = 6000
 #: SKUs named in the log line of a deferral (the count is always there).
@@ -135,33 +136,40 @@ def settle(ctx, kind: str, *, keys: list[str] | None, trigger: str, now: float |
         )
 
 
-def keep_waiting(stored: Mapping[str, Any] | None, value: dict[str, Any]) -> dict[str, Any]:
+def keep_waiting(stored: Mapping[str, Any] | None, value: dict[str, Any], kind: str = "") -> dict[str, Any]:
     """`value` (a new watermark) with the waiting SKUs of `stored` (the one it replaces) carried over."""
-    waiting = waiting_of(stored)
-    if waiting:
-        value[FIELD] = waiting
-    return value
+    return _fit(kind, value, waiting_of(stored))
 
 
 def _store(engine, kind: str, stored: dict[str, Any], waiting: dict[str, list[int]], retry: Iterable[str]) -> None:
-    value = {name: token for name, token in stored.items() if name not in (FIELD, "retry")}
+    value: dict[str, Any] = {name: token for name, token in stored.items() if name not in (FIELD, "retry")}
+    value["retry"] = sorted(retry)
+    if len(json.dumps(value["retry"])) > MAX_RETRY_CHARS:
+        value = {"retry": []}  # as `save_watermark`: the next run reads everything, which retries them all
+    set_watermark(engine, kind, _fit(kind, value, waiting))
+
+
+def _fit(kind: str, value: dict[str, Any], waiting: dict[str, list[int]]) -> dict[str, Any]:
+    """`value` with the waiting SKUs, within the watermark's size. When they do not all fit, the oldest that fit
+    are kept (their limits still apply) and the cursors dropped, so the next incremental run reads everything
+    and defers the others again."""
     kept = dict(sorted(waiting.items(), key=lambda item: (item[1][0], item[0])))
-    retry = sorted(retry)
-    if len(json.dumps(kept)) > MAX_WAITING_CHARS or len(json.dumps(retry)) > MAX_RETRY_CHARS:
-        # Too many to list: keep the oldest that fit (their limits still apply) and drop the cursors, so the
-        # next incremental run reads everything and defers the others again.
+    if not kept:
+        return value
+    room = MAX_CURSOR_CHARS - len(json.dumps(value)) - WATERMARK_MARGIN_CHARS
+    if len(json.dumps(kept)) > room:
         log.warning(
-            "too many SKUs waiting or to retry to list; the next run reads everything again",
-            extra={"kind": kind, "waiting": len(kept), "retry": len(retry)},
+            "too many SKUs waiting for their product to list; the next run reads everything again",
+            extra={"kind": kind, "waiting": len(kept)},
         )
-        value, fitting, used = {}, {}, 2
+        value = {"retry": value.get("retry", [])}
+        room = MAX_CURSOR_CHARS - len(json.dumps(value)) - WATERMARK_MARGIN_CHARS
+        fitting, used = {}, 2
         for sku, entry in kept.items():
             used += len(json.dumps({sku: entry}))
-            if used > MAX_WAITING_CHARS:
+            if used > room:
                 break
             fitting[sku] = entry
-        kept, retry = fitting, []
-    value["retry"] = retry
-    if kept:
-        value[FIELD] = kept
-    set_watermark(engine, kind, value)
+        kept = fitting
+    value[FIELD] = kept
+    return value
