@@ -78,10 +78,10 @@ def max_wait_s(settings) -> int:
 
 def waited_too_long(sku: str, kind: str, why: str) -> str:
     """The failure of a SKU that stopped waiting (what an operator reads in the run's errors)."""
-    what = "stock waits" if kind == "stock" else "prices wait"
+    waits, goes = ("stock waits", "it is") if kind == "stock" else ("prices wait", "they are")
     return (
         f"product {sku} is not in Magento: its push failed or was refused (see the products runs); "
-        f"its {what} for it ({why}) and go with the product when the product push creates it"
+        f"{waits} for it: counted failed as {why}; {goes} sent with the product when a product push creates it"
     )
 
 
@@ -104,7 +104,7 @@ def settle(ctx, kind: str, *, keys: list[str] | None, trigger: str, now: float |
         if pushes >= MAX_PRODUCT_PUSHES:
             why = f"{pushes} product pushes did not create it"
         elif now_s - since >= limit_s:
-            why = f"waited {(now_s - since) // 60} min"
+            why = f"it waited {(now_s - since) // 60} min"
         else:
             waiting[sku] = [since, pushes]
             continue
