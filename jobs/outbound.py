@@ -9,8 +9,8 @@ price SKUs not in Magento yet are kept for after the next product push, which qu
 from __future__ import annotations
 
 from syncapi import services
-from syncapi.outbound import PUSHES, push_context
-from syncapi.runs import DEFERRABLE_KINDS, defer_keys, requeue_deferred, run_context
+from syncapi.outbound import PUSHES, push_context, waiting
+from syncapi.runs import DEFERRABLE_KINDS, requeue_deferred, run_context
 from syncapi.state import TRIGGER_ANNOUNCED
 from syncapi.state.runs import KIND_PRODUCTS
 
@@ -24,8 +24,8 @@ def _push(kind: str, run_id: int, full: bool, keys: list[str] | None, force: boo
                 return {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
         with push_context(svc, recorder, force=force) as ctx:
             PUSHES[kind](ctx, full=full, keys=keys)
-        if kind in DEFERRABLE_KINDS:
-            defer_keys(svc, kind, ctx.tally.deferred_keys, run_id)
+            if kind in DEFERRABLE_KINDS:  # still under the kind's lock, and only once the push got to its end
+                waiting.settle(ctx, kind, keys=keys, trigger=recorder.trigger)
         if kind == KIND_PRODUCTS:
             requeue_deferred(svc)
         return dict(ctx.tally.totals)

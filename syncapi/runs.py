@@ -96,11 +96,8 @@ FIRST_RUN_AFTER = {
 FIRST_RUN_WAITING_KEY = "syncapi:first-run-waiting:{kind}"
 #: Seconds a waiting first run keeps waiting beyond the job timeout of the run it waits for.
 FIRST_RUN_WAIT_MARGIN_S = 600
-#: Kinds whose SKUs can wait for their product push, and the Redis set of each kind's waiting SKUs.
+#: Kinds whose SKUs can wait for their product push (`syncapi.outbound.waiting`).
 DEFERRABLE_KINDS = (KIND_STOCK, KIND_PRICES)
-DEFERRED_KEY = "syncapi:deferred:{kind}"
-#: SKUs named in the log line of a deferral (the count is always there).
-SHOWN_DEFERRED_KEYS = 10
 #: Job states in which the job will not run the run again.
 DEAD_JOB_STATES = frozenset({JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 
@@ -487,35 +484,21 @@ def _start_waiting_first_runs(svc: Services, finished_kind: str) -> None:
             log.info("first run started", extra={"kind": kind, "after": finished_kind, "run_id": started.run_id})
 
 
-def defer_keys(svc: Services, kind: str, keys: set[str], run_id: int) -> None:
-    """Keep SKUs a stock or price run found not in Magento yet, for the run queued after their product push."""
-    if not keys:
-        return
-    svc.redis.sadd(DEFERRED_KEY.format(kind=kind), *sorted(keys))
-    log.info(
-        "deferred until their product push",
-        extra={"run_id": run_id, "kind": kind, "count": len(keys), "skus": sorted(keys)[:SHOWN_DEFERRED_KEYS]},
-    )
-
-
 def requeue_deferred(svc: Services) -> dict[str, list[int | None]]:
-    """After a product push: start a run for the stock and the prices of the SKUs deferred until then; the
-    run ids by kind. SKUs whose run could not be queued are kept for the next product push."""
+    """After a product push: start a run for the stock and the prices of the SKUs waiting for their product;
+    the run ids by kind. The SKUs stay waiting in the state database until a run settles them, so a run that
+    could not be queued loses nothing (the next product push or scheduled run takes them)."""
+    from syncapi.outbound.waiting import waiting_skus  # the outbound package imports this module
+
     started: dict[str, list[int | None]] = {}
     for kind in DEFERRABLE_KINDS:
-        key = DEFERRED_KEY.format(kind=kind)
-        with svc.redis.pipeline(transaction=True) as pipe:
-            pipe.smembers(key)
-            pipe.delete(key)
-            members, _ = pipe.execute()
-        skus = sorted(member.decode() if isinstance(member, bytes) else member for member in members)
+        skus = waiting_skus(svc.state_engine, kind)
         for start in range(0, len(skus), MAX_KEYS):
             chunk = skus[start : start + MAX_KEYS]
             try:
                 run = start_sync(svc, kind, TRIGGER_DEFERRED, keys=chunk)
             except Exception:
-                svc.redis.sadd(key, *chunk)
-                log.exception("could not queue the deferred SKUs; kept for the next product push", extra={"kind": kind})
+                log.exception("could not queue the waiting SKUs; they keep waiting", extra={"kind": kind})
                 continue
             started.setdefault(kind, []).append(run.run_id)
     return started

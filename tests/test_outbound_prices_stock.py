@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from syncapi.outbound.waiting import waiting_skus
 from syncapi.pos import models as m
-from syncapi.runs import DEFERRED_KEY
 from syncapi.state import list_runs
 from tests.fixtures_pos import add_product
 
@@ -52,7 +52,7 @@ def test_stock_and_prices_are_only_sent_for_products_magento_has(outbound, magen
     assert run.counts == {"created": 0, "updated": 0, "unchanged": 2, "failed": 0}, "inactive ones are left out"
     assert run.errors == ()
     assert outbound.writes() == [], "source items for unknown SKUs would be answered 200 and dropped"
-    deferred = {sku.decode() for sku in outbound.redis.smembers(DEFERRED_KEY.format(kind="stock"))}
+    deferred = set(waiting_skus(outbound.svc.state_engine, "stock"))
     assert len(deferred) == 48 and "KNW-MOHAIR-TANK" not in deferred, "inactive products are not waited for"
     assert outbound.push("prices").counts["failed"] == 0
 
@@ -63,7 +63,7 @@ def test_stock_and_prices_are_only_sent_for_products_magento_has(outbound, magen
     assert sorted(again["stock"].params["keys"]) == sorted(deferred)
     assert again["stock"].status == "succeeded" and again["stock"].counts["unchanged"] == 48
     assert again["prices"].counts["failed"] == 0
-    assert not outbound.redis.exists(DEFERRED_KEY.format(kind="stock"))
+    assert waiting_skus(outbound.svc.state_engine, "stock") == [], "settled by the run that sent them"
     outbound.writes(clear=True)
     assert outbound.push("stock").counts["updated"] == 0, "the product push sent the stock of new products"
     assert outbound.push("prices").counts["updated"] == 0

@@ -146,8 +146,13 @@ class Tally:
         else:
             self.recorder.error(key, message)
 
+    def gave_up(self, key: str, message: str) -> None:
+        """`key` waited too long for its product (`syncapi.outbound.waiting`): counted failed with `message`,
+        and not retried (the product push sends it when it creates the product)."""
+        self.refused(key, message)
+
     def deferred(self, key: str) -> None:
-        """`key` waits for its product push, after which it is pushed again by a run of its own."""
+        """`key` waits for its product push (`syncapi.outbound.waiting` keeps it until a run settles it)."""
         if key not in self._counted:
             self.deferred_keys.add(key)
 

@@ -5,6 +5,8 @@ Per kind, `sync_watermarks` holds `{"cursor": ..., "retry": [...]}` (products ad
 - `cursor`: the POS checkpoint (`Batch.checkpoint`, trailing the newest row by `COMMIT_SETTLE_S`) of the last
   incremental or full run that finished reading. The next incremental run reads the rows changed after it;
   rows it reads again cost nothing, because their hashes are unchanged.
+- `deferred` (stock and prices): SKUs waiting for their product, read again like `retry` by incremental runs
+  (`syncapi.outbound.waiting`, which alone changes them; a new watermark carries them over).
 - `retry`: keys of records that failed in that run. The next run reads them again by key, whatever their
   `updated_at`, so a record Magento refused once is not left behind by the moving cursor. When more failed
   than the watermark can list (`MAX_RETRY_CHARS`), the cursor is dropped instead and the next run re-reads
@@ -25,6 +27,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from syncapi.outbound.waiting import FIELD as waiting_field
+from syncapi.outbound.waiting import keep_waiting, waiting_of
 from syncapi.pos.errors import PosIncompleteReadError, PosValidationError
 from syncapi.pos.gateway import Batch, Cursor, iter_batches
 from syncapi.state import content_hash, get_hashes, get_watermark, set_watermark
@@ -44,6 +48,8 @@ class Watermark:
 
     cursors: dict[str, Cursor | None] = field(default_factory=dict)
     retry: list[str] = field(default_factory=list)
+    #: SKUs waiting for their product (stock and prices), oldest first.
+    waiting: list[str] = field(default_factory=list)
 
     def cursor(self, name: str = "cursor") -> Cursor | None:
         """The stored cursor called `name` (None: read from the beginning)."""
@@ -55,29 +61,32 @@ def load_watermark(engine, kind: str) -> Watermark:
     stored = get_watermark(engine, kind) or {}
     cursors: dict[str, Cursor | None] = {}
     for name, token in stored.items():
-        if name == "retry" or not isinstance(token, str):
+        if name in ("retry", waiting_field) or not isinstance(token, str):
             continue
         try:
             cursors[name] = Cursor.decode(token)
         except PosValidationError:
             log.warning("unreadable watermark ignored; reading everything", extra={"kind": kind, "name": name})
     retry = [str(key) for key in stored.get("retry") or [] if isinstance(key, str | int)]
-    return Watermark(cursors, retry)
+    waiting = waiting_of(stored)
+    return Watermark(cursors, retry, sorted(waiting, key=lambda sku: (waiting[sku][0], sku)))
 
 
 def save_watermark(engine, kind: str, cursors: Mapping[str, Cursor | None], failed: Iterable[str]) -> None:
-    """Store the cursors reached and the keys that failed; too many failed keys drop the cursors instead."""
+    """Store the cursors reached and the keys that failed; too many failed keys drop the cursors instead. The
+    SKUs waiting for their product are kept as they are."""
+    stored = get_watermark(engine, kind)
     retry = sorted({str(key) for key in failed})
     if len(json.dumps(retry)) > MAX_RETRY_CHARS:
         log.warning(
             "too many failed records to list; the next run reads everything again",
             extra={"kind": kind, "failed": len(retry)},
         )
-        set_watermark(engine, kind, {"retry": []})
+        set_watermark(engine, kind, keep_waiting(stored, {"retry": []}, kind))
         return
     value: dict[str, Any] = {name: cursor.encode() for name, cursor in cursors.items() if cursor is not None}
     value["retry"] = retry
-    set_watermark(engine, kind, value)
+    set_watermark(engine, kind, keep_waiting(stored, value, kind))
 
 
 class Reader:

@@ -37,7 +37,8 @@ def push_records(
     count: Callable[[], int] | None = None,
 ) -> None:
     """One run of `kind`: the records of `keys`, or what changed since the last run (everything with `full`),
-    plus the keys the last run failed; each batch goes to `push`. A key the POS lacks fails with `missing`.
+    plus the keys the last run failed and the SKUs waiting for their product; each batch goes to `push`. A key
+    the POS lacks fails with `missing`.
     Only a run over what changed moves the watermark, so a run for a few keys never skips anything. A run
     reading from the beginning checks it read as many records as `count` says the POS holds."""
     watermark = load_watermark(ctx.state_engine, kind)
@@ -46,7 +47,7 @@ def push_records(
         by_keys,
         after=None if full else watermark.cursor(),
         keys=keys,
-        retry=[] if full or keys is not None else [key for key in watermark.retry if retry_ok(key)],
+        retry=[] if full or keys is not None else _retried(watermark, retry_ok),
         batch_size=READ_BATCH,
         count=count,
         key_of=key_of,
@@ -63,6 +64,11 @@ def push_records(
         ctx.tally.failed(key, missing)
     if keys is None:
         save_watermark(ctx.state_engine, kind, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
+
+
+def _retried(watermark, retry_ok: Callable[[str], bool]) -> list[str]:
+    """The keys the last run failed, then the SKUs waiting for their product (`syncapi.outbound.waiting`)."""
+    return [key for key in dict.fromkeys([*watermark.retry, *watermark.waiting]) if retry_ok(key)]
 
 
 def _missing(keys: Iterable[str] | None, seen: set[str]) -> list[str]:
