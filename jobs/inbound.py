@@ -33,11 +33,20 @@ from syncapi.inbound.importers import (
 from syncapi.inbound.mappers import MappingError, magento_id
 from syncapi.magento import current_client
 from syncapi.pos import current_gateway
+from syncapi.state import runs as runs_store
 
 log = logging.getLogger(__name__)
 
 #: Job meta key holding the retries a permanently failed job had left, given back when it is requeued.
 META_RETRIES_LEFT = "retries_left_before_permanent_failure"
+#: The run-history kind a failed import of each entity is listed under.
+RUN_KIND_OF_ENTITY = {
+    ENTITY_ORDER: runs_store.KIND_SALES,
+    ENTITY_INVOICE: runs_store.KIND_SALES,
+    ENTITY_CREDITMEMO: runs_store.KIND_SALES,
+    ENTITY_CUSTOMER: runs_store.KIND_CUSTOMERS,
+    ENTITY_CATEGORY: runs_store.KIND_CATEGORIES,
+}
 #: Name under which a process's services keep the importer.
 SERVICES_KEY = "inbound_importer"
 
@@ -96,6 +105,7 @@ def _import(entity: str, raw_id: object) -> dict:
     except PermanentImportError as exc:
         _stop_retries(job)
         _record_failure(svc, entity, record_id, exc.reason, will_retry=False, fields=fields)
+        _record_failed_run(svc, job, entity, record_id, exc.reason, fields)
         log.error("import failed for good", extra={**fields, "error": exc.reason, "ms": _ms(started)})
         raise
     except Exception as exc:
@@ -126,6 +136,24 @@ def _record_failure(svc, entity: str, record_id: int, reason: str, *, will_retry
         record_failure(svc.state_engine, entity, record_id, reason, will_retry=will_retry)
     except Exception:  # the state database may be what failed: the job's own error is the one to raise
         log.exception("could not record the failed import on its link", extra=fields)
+
+
+def _record_failed_run(svc, job: Job | None, entity: str, record_id: int, reason: str, fields: dict) -> None:
+    """Put a record that failed for good in the run history, where operators look first: a failed run of its kind
+    (`sales` for orders, invoices and credit memos) holding the reason as its one error, keyed by the record."""
+    kind = RUN_KIND_OF_ENTITY[entity]
+    origin = (job.meta.get("event") if job is not None else None) or "cli"
+    trigger = runs_store.TRIGGER_SCHEDULE if origin == "reconcile" else runs_store.TRIGGER_WEBHOOK
+    if origin == "cli":
+        trigger = runs_store.TRIGGER_CLI
+    try:
+        run = runs_store.create_run(
+            svc.state_engine, kind, trigger, {"import": entity, "magento_id": record_id}, job_id=fields["job_id"]
+        )
+        runs_store.add_errors(svc.state_engine, run.run_id, [(f"{entity} {record_id}", reason)], failed=1)
+        runs_store.finish_run(svc.state_engine, run.run_id)
+    except Exception:  # the link holds the reason too; the job's own error is the one to raise
+        log.exception("could not record the failed import in the run history", extra=fields)
 
 
 def _stop_retries(job: Job | None) -> None:

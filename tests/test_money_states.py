@@ -20,7 +20,7 @@ from syncapi.pos import models as m
 from syncapi.pos.errors import PosValidationError
 from syncapi.pos.gateway import CreditNoteIn, CustomerIn, InvoiceIn, SaleIn, SaleLineIn, SaleTenderIn
 from syncapi.queues import QUEUE_INBOUND
-from tests.fixtures_inbound import inbound_test_settings
+from tests.fixtures_inbound import API_AUTH, inbound_test_settings
 from tests.fixtures_pos import add_product
 
 BUYER = CustomerIn(email="buyer@example.com", first_name="Bea", last_name="Buyer")
@@ -256,6 +256,13 @@ def test_an_order_that_does_not_add_up_fails_for_good_with_every_figure_and_writ
         "order 000000301: lines 36.00 + shipping 5.00 + tax not in lines 0.00 = 41.00 ≠ owed 45.00 (base USD)"
     )
     assert "order-301" in FailedJobRegistry(QUEUE_INBOUND, connection=inbound.redis)
+    # The same sentence in the run history, where an operator looks first.
+    client = inbound.app.test_client()
+    runs = client.get("/api/v1/runs?kind=sales", headers=API_AUTH).get_json()
+    (listed,) = [run for run in runs if run["status"] == "failed"]
+    failed = client.get(f"/api/v1/runs/{listed['run_id']}", headers=API_AUTH).get_json()
+    assert failed["counts"]["failed"] == 1
+    assert [(error["key"], error["message"]) for error in failed["errors"]] == [("order 301", link["error"])]
     assert inbound.pos.find_sale(301) is None
     assert inbound.on_hand("TEE-1") == 10
     assert inbound.count(m.Customer) == 0
