@@ -106,12 +106,19 @@ def webhook_server(tmp_path_factory):
     yield from run_gunicorn(tmp_path, base_settings(tmp_path))
 
 
-def run_gunicorn(tmp_path, settings: dict):
-    """Run the web process under gunicorn (2 worker processes) with `settings`; yield its base URL, then stop."""
+def run_gunicorn(tmp_path, settings: dict, *, procfile_defaults: bool = False):
+    """Run the web process under gunicorn with `settings`; yield its base URL, then stop. Two worker processes,
+    or with `procfile_defaults` gunicorn.conf.py's own workers and connections, as a fresh deployment has them;
+    only the bind address differs from the Procfile's (loopback and a free port)."""
     port = _free_port()
     env = dict(os.environ)
     env.update({k: str(v) for k, v in settings.items()})
-    env.update({"SYNCAPI_DOTENV": str(tmp_path / "none.env"), "WEB_CONCURRENCY": "2"})
+    env["SYNCAPI_DOTENV"] = str(tmp_path / "none.env")
+    if procfile_defaults:
+        for name in ("WEB_CONCURRENCY", "WEB_CONNECTIONS"):
+            env.pop(name, None)
+    else:
+        env["WEB_CONCURRENCY"] = "2"
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(

@@ -5,10 +5,7 @@ or their bodies, a few bytes at a time and never finish."""
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -17,7 +14,7 @@ import requests
 
 from syncapi.webhooks.signature import sign
 from tests.conftest import TEST_WEBHOOK_SECRET, base_settings
-from tests.fixtures_webhooks import ROOT, WEBHOOK_URL, _free_port, cloud_event, encode, inbound_jobs
+from tests.fixtures_webhooks import WEBHOOK_URL, cloud_event, encode, inbound_jobs, run_gunicorn
 
 #: Slow connections held open beside the real deliveries.
 SLOW_CONNECTIONS = 64
@@ -26,49 +23,13 @@ DRIBBLE_EVERY_S = 0.5
 #: Real deliveries sent while the slow clients hold on, and how long each may take to be answered.
 DELIVERIES = 8
 ANSWER_WITHIN_S = 2.0
-START_TIMEOUT_S = 30
 
 
 @pytest.fixture(scope="module")
 def procfile_server(tmp_path_factory):
     """`gunicorn wsgi:app` as the Procfile runs it (gunicorn.conf.py's workers and worker class), on a free port."""
     tmp_path = tmp_path_factory.mktemp("slow-clients")
-    port = _free_port()
-    env = dict(os.environ)
-    env.update({key: str(value) for key, value in base_settings(tmp_path).items()})
-    env["SYNCAPI_DOTENV"] = str(tmp_path / "none.env")
-    for name in ("WEB_CONCURRENCY", "WEB_CONNECTIONS"):
-        env.pop(name, None)  # the defaults in gunicorn.conf.py, as a fresh deployment has them
-    log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log_file:
-        # Only the bind address is changed: loopback and a free port instead of 0.0.0.0:$PORT.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or still loading the app
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    yield from run_gunicorn(tmp_path, base_settings(tmp_path), procfile_defaults=True)
 
 
 class SlowClients:
