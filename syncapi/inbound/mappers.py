@@ -743,14 +743,14 @@ def _document_totals(record: Mapping[str, Any], what: str, *, adjustments: bool)
         positive, negative = amount("adjustment_positive"), amount("adjustment_negative")
         parts += positive - negative
         figures += f" + adjustment refund {_cents(positive)} - adjustment fee {_cents(negative)}"
-    # Adobe Commerce takes store credit, gift cards and reward points off the document's grand total (its
-    # CustomerBalance, GiftCardAccount and Reward invoice and credit memo total collectors), as on the order.
     # Adobe Commerce adds gift wrapping to the grand total (its GiftWrapping invoice and credit memo total
     # collectors), its tax being part of the document's tax amount.
     wrapping, _ = gift_wrapping(record, what)
     if wrapping:
         parts += wrapping
         figures += f" + gift wrapping {_cents(wrapping)}"
+    # Adobe Commerce takes store credit, gift cards and reward points off the document's grand total (its
+    # CustomerBalance, GiftCardAccount and Reward invoice and credit memo total collectors), as on the order.
     for tender in _other_tenders(record, what):
         parts -= tender.amount
         figures += f" - {tender.tender_type} {_cents(tender.amount)}"
