@@ -9,7 +9,7 @@ import pytest
 
 from syncapi.inbound import mappers
 from syncapi.inbound.mappers import MappingError
-from syncapi.pos.gateway import CategoryIn, CustomerIn, SaleLineIn
+from syncapi.pos.gateway import GIFT_WRAPPING_SKU, CategoryIn, CustomerIn, SaleLineIn
 from syncapi.pos.validation import valid_credit_note, valid_invoice, valid_sale
 from syncapi.sandbox import seed
 
@@ -387,16 +387,71 @@ def test_a_canceled_discount_larger_than_the_discount_leaves_the_sale_the_discou
     valid_sale(sale)
 
 
-def test_an_order_refused_for_gift_wrapping_or_fixed_product_tax_names_the_cause():
+#: Adobe Commerce's gift wrapping kinds (Magento_GiftWrapping): the whole order, its items, the printed card.
+GIFT_WRAPPING_KINDS = [
+    ("gw_base_price", "gw_base_tax_amount"),
+    ("gw_items_base_price", "gw_items_base_tax_amount"),
+    ("gw_card_base_price", "gw_card_base_tax_amount"),
+]
+
+
+def _wrap(record: dict, price_field: str, tax_field: str, price: float, tax: float, where: str) -> None:
+    target = record if where == "top level" else record.setdefault("extension_attributes", {})
+    target.update({price_field: price, tax_field: tax})
+
+
+@pytest.mark.parametrize("where", ["top level", "extension_attributes"])
+@pytest.mark.parametrize(("price_field", "tax_field"), GIFT_WRAPPING_KINDS)
+def test_an_orders_gift_wrapping_is_a_service_line_that_lowers_no_stock(price_field, tax_field, where):
     order = an_order()  # 8.50 + shipping 5.00 = 13.50
-    order.update(base_grand_total=19.0, grand_total=19.0)
+    _wrap(order, price_field, tax_field, 4.0, 0.33, where)
+    # Magento counts the wrapping's tax in the order's tax and both in its grand total.
+    order.update(base_tax_amount=0.33, tax_amount=0.33, base_grand_total=17.83, grand_total=17.83)
+    sale = valid_sale(mappers.order_to_sale(order))
+    mug, wrapping = sale.lines
+    assert mug.sku == "MUG-1" and mug.stock
+    assert wrapping == SaleLineIn(
+        sku=GIFT_WRAPPING_SKU,
+        qty=Decimal(1),
+        unit_price=Decimal("4.0000"),
+        line_total=Decimal("4.33"),
+        discount=Decimal(0),
+        tax=Decimal("0.33"),
+        tax_percent=Decimal("8.25000000"),
+        stock=False,
+    )
+    assert (sale.subtotal, sale.tax, sale.grand_total) == (Decimal("12.50"), Decimal("0.33"), Decimal("17.83"))
+
+
+def test_every_kind_of_gift_wrapping_together_is_one_line():
+    order = an_order()
+    order.update(gw_base_price=2.0, gw_base_tax_amount=0.2)
+    order["extension_attributes"].update(gw_items_base_price=3.0, gw_items_base_tax_amount=0.3)
+    order["extension_attributes"].update(gw_card_base_price=1.0, gw_card_base_tax_amount=0.1)
+    order.update(base_tax_amount=0.6, tax_amount=0.6, base_grand_total=20.1, grand_total=20.1)
+    sale = valid_sale(mappers.order_to_sale(order))
+    (wrapping,) = [line for line in sale.lines if line.sku == GIFT_WRAPPING_SKU]
+    assert (wrapping.unit_price, wrapping.tax, wrapping.tax_percent, wrapping.line_total) == (
+        Decimal("6.0000"),
+        Decimal("0.60"),
+        Decimal("10.00000000"),
+        Decimal("6.60"),
+    )
+    assert sale.subtotal == Decimal("14.50")
+
+
+def test_gift_wrapping_the_grand_total_leaves_out_is_refused_with_every_figure():
+    order = an_order()
     order["extension_attributes"].update(gw_items_base_price=5.0, gw_items_base_tax_amount=0.5)
+    order.update(base_tax_amount=0.5, tax_amount=0.5)  # grand total still 13.50: the wrapping is not in it
     with pytest.raises(MappingError) as refused:
         mappers.order_to_sale(order)
     assert str(refused.value) == (
-        "order 000000042: lines 8.50 + shipping 5.00 + tax not in lines 0.00 = 13.50 ≠ owed 19.00 (base USD);"
-        " gift wrapping 5.00 (tax 0.50) is not written to the POS"
+        "order 000000042: lines 14.00 + shipping 5.00 + tax not in lines 0.00 = 19.00 ≠ owed 13.50 (base USD)"
     )
+
+
+def test_an_order_refused_for_fixed_product_tax_names_the_cause():
     order = an_order()
     order.update(base_grand_total=16.5, grand_total=16.5)
     order["items"][0].update(base_weee_tax_applied_amount=3.0, base_weee_tax_applied_row_amnt=3.0)
@@ -404,14 +459,30 @@ def test_an_order_refused_for_gift_wrapping_or_fixed_product_tax_names_the_cause
         mappers.order_to_sale(order)
 
 
-def test_an_invoice_or_credit_memo_refused_for_gift_wrapping_or_fixed_product_tax_names_the_cause():
+@pytest.mark.parametrize("where", ["top level", "extension_attributes"])
+@pytest.mark.parametrize(("price_field", "tax_field"), GIFT_WRAPPING_KINDS)
+def test_an_invoices_or_credit_memos_gift_wrapping_counts_in_its_totals(price_field, tax_field, where):
     order = an_order()
     invoice = seed.invoice(9, order)
-    invoice.update(base_grand_total=15.5, extension_attributes={"gw_card_base_price": 2.0})
-    with pytest.raises(
-        MappingError, match=r"≠ grand total 15.50 \(base USD\); gift wrapping 2.00 is not written to the POS$"
-    ):
-        mappers.invoice_to_pos(invoice, order)
+    _wrap(invoice, price_field, tax_field, 2.0, 0.17, where)
+    invoice.update(base_tax_amount=0.17, tax_amount=0.17, base_grand_total=15.67, grand_total=15.67)
+    assert valid_invoice(mappers.invoice_to_pos(invoice, order)).grand_total == Decimal("15.67")
+    memo = seed.creditmemo(5, order, seed.invoice(9, order))
+    _wrap(memo, price_field, tax_field, 2.0, 0.17, where)
+    memo.update(base_tax_amount=0.17, tax_amount=0.17, base_grand_total=15.67, grand_total=15.67)
+    assert valid_credit_note(mappers.creditmemo_to_pos(memo, order)).grand_total == Decimal("15.67")
+    memo.update(base_grand_total=13.67)  # a grand total without the wrapping: its parts name it
+    with pytest.raises(MappingError) as refused:
+        mappers.creditmemo_to_pos(memo, order)
+    assert str(refused.value) == (
+        "credit memo 000000005: subtotal 8.50 - discount 0.00 + shipping 5.00 + tax 0.17 + discount tax compensation"
+        " 0.00 + adjustment refund 0.00 - adjustment fee 0.00 + gift wrapping 2.00 = 15.67 ≠ grand total 13.67"
+        " (base USD)"
+    )
+
+
+def test_a_credit_memo_refused_for_fixed_product_tax_names_the_cause():
+    order = an_order()
     memo = seed.creditmemo(5, order, seed.invoice(9, order))
     memo.update(base_grand_total=14.5)
     memo["items"][0]["base_weee_tax_applied_row_amnt"] = 1.0

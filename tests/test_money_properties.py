@@ -2,7 +2,8 @@
 customer owed, to the cent, or are refused with a sentence naming the figures; never a sale that does not add
 up. Discounts, tax before or after discount, catalogue prices with and without tax (and the discount tax
 compensation that comes with them), shipping tax and discounts, configurable and fixed-price bundle items,
-store credit, order currencies at any rate, and 2-place half-up rounding of every amount."""
+store credit, Adobe Commerce gift wrapping, order currencies at any rate, and 2-place half-up rounding of every
+amount."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from syncapi.inbound import mappers
 from syncapi.inbound.mappers import MappingError
+from syncapi.pos.gateway import GIFT_WRAPPING_SKU
 from syncapi.pos.validation import sale_mismatch, valid_sale
 
 CENT = Decimal("0.01")
@@ -51,8 +53,19 @@ order_strategy = st.fixed_dictionaries(
         "shipping_discounted": st.booleans(),
         "rate": st.sampled_from([Decimal(1), Decimal("0.92"), Decimal("1.3517"), Decimal("151.2")]),
         "store_credit": money_in("0", "30"),
+        # Adobe Commerce gift wrapping of the order, its items and the printed card, top level or in
+        # extension_attributes.
+        "gift_wrapping": st.lists(st.just(Decimal(0)) | money_in("0.01", "15"), min_size=3, max_size=3),
+        "gift_wrapping_in_extension": st.booleans(),
     }
 )
+
+
+GIFT_WRAPPING_FIELDS = [
+    ("gw_base_price", "gw_base_tax_amount"),
+    ("gw_items_base_price", "gw_items_base_tax_amount"),
+    ("gw_card_base_price", "gw_card_base_tax_amount"),
+]
 
 
 def magento_order(spec: dict) -> tuple[dict, dict[str, Decimal]]:
@@ -141,13 +154,17 @@ def magento_order(spec: dict) -> tuple[dict, dict[str, Decimal]]:
         + shipping_tax
         + totals["compensation"]
     )
+    wrapping = [(price, r(price * tax_rate)) for price in spec["gift_wrapping"]]
+    wrapping_tax = sum((tax for _, tax in wrapping), Decimal(0))
+    # Magento adds the wrapping to the grand total and its tax to the order's tax (Magento_GiftWrapping).
+    grand += sum((price + tax for price, tax in wrapping), Decimal(0))
     credit = min(spec["store_credit"], grand)
     base_totals = {
         "base_subtotal": totals["subtotal"],
         "base_discount_amount": -(totals["discount"] + shipping_discount),
         "base_shipping_amount": shipping,
         "base_shipping_discount_amount": shipping_discount,
-        "base_tax_amount": totals["tax"] + shipping_tax,
+        "base_tax_amount": totals["tax"] + shipping_tax + wrapping_tax,
         "base_discount_tax_compensation_amount": totals["compensation"],
         "base_grand_total": grand - credit,
         "base_customer_balance_amount": credit,
@@ -166,6 +183,13 @@ def magento_order(spec: dict) -> tuple[dict, dict[str, Decimal]]:
         **{name[5:]: r(value * rate) for name, value in base_totals.items()},
         "items": items,
     }
+    gift_wrapping = {}
+    for (price_field, tax_field), (price, tax) in zip(GIFT_WRAPPING_FIELDS, wrapping, strict=True):
+        gift_wrapping.update({price_field: price, tax_field: tax})
+    if spec["gift_wrapping_in_extension"]:
+        order["extension_attributes"] = gift_wrapping
+    else:
+        order.update(gift_wrapping)
     return order, retail
 
 
@@ -191,7 +215,13 @@ def test_a_magento_order_becomes_a_sale_that_adds_up_to_what_the_customer_owed(s
     skus = [line.sku for line in sale.lines]
     assert len(skus) == len(set(skus))
     virtual = {item["sku"] for item in order["items"] if item.get("is_virtual")}
-    assert all(line.stock == (line.sku not in virtual) for line in sale.lines)
+    assert all(line.stock == (line.sku not in virtual | {GIFT_WRAPPING_SKU}) for line in sale.lines)
+    wrapped = [line for line in sale.lines if line.sku == GIFT_WRAPPING_SKU]
+    if any(spec["gift_wrapping"]):  # one line at the wrapping's price and tax
+        (line,) = wrapped
+        assert (line.qty, line.unit_price) == (1, sum(spec["gift_wrapping"], Decimal(0)))
+    else:
+        assert wrapped == []
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,19 +9,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from decimal import Decimal
 
 import pytest
 from rq.registry import FailedJobRegistry
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from syncapi.pos import models as m
 from syncapi.pos.errors import PosValidationError
-from syncapi.pos.gateway import CreditNoteIn, CustomerIn, InvoiceIn, SaleIn, SaleLineIn, SaleTenderIn
+from syncapi.pos.gateway import GIFT_WRAPPING_SKU, CreditNoteIn, CustomerIn, InvoiceIn, SaleIn, SaleLineIn, SaleTenderIn
 from syncapi.queues import QUEUE_INBOUND
 from tests.fixtures_inbound import API_AUTH, inbound_test_settings
-from tests.fixtures_pos import add_product
+from tests.fixtures_pos import add_product, on_hand
 
 BUYER = CustomerIn(email="buyer@example.com", first_name="Bea", last_name="Buyer")
 
@@ -221,6 +222,44 @@ def test_a_sale_that_does_not_add_up_is_refused_with_its_figures_and_nothing_is_
     assert pos.find_sale(9) is None and pos.find_customer(email=BUYER.email) is None
 
 
+def gift_wrapped_sale(*, stock: bool = False, sku: str = GIFT_WRAPPING_SKU) -> SaleIn:
+    """a_sale plus a gift wrapping line of 4.00 and 0.40 tax."""
+    wrapping = SaleLineIn(sku, 1, "4.00", line_total="4.40", tax="0.40", tax_percent="10", stock=stock)
+    return a_sale(
+        lines=(*a_sale().lines, wrapping),
+        subtotal="24.00",
+        tax="4.00",
+        grand_total="31.00",
+        tenders=(SaleTenderIn("web orders", "31.00"),),
+    )
+
+
+def test_a_gift_wrapping_line_needs_no_pos_product_and_lowers_no_stock(pos):
+    add_product(pos.engine, "TEE", on_hand=5)
+    pos.write_sale(gift_wrapped_sale())
+    lines = pos.find_sale(9).lines
+    assert [(line.sku, line.qty, line.line_total) for line in lines] == [
+        ("TEE", Decimal(2), Decimal("21.60")),
+        (GIFT_WRAPPING_SKU, Decimal(1), Decimal("4.40")),
+    ]
+    assert on_hand(pos.engine, "TEE") == 3 and on_hand(pos.engine, GIFT_WRAPPING_SKU) is None
+    with pos.engine.connect() as connection:
+        product = connection.execute(select(m.Product).where(m.Product.sku == GIFT_WRAPPING_SKU)).one()
+        assert (product.name, product.retail_price, product.internet_active) == ("Gift wrapping", 0, False)
+        assert connection.scalar(select(func.count()).select_from(m.Stock).where(m.Stock.sku == GIFT_WRAPPING_SKU)) == 0
+    # The next sale with gift wrapping finds the product there.
+    pos.write_sale(dataclasses.replace(gift_wrapped_sale(), magento_order_id=10))
+    assert [line.sku for line in pos.find_sale(10).lines] == ["TEE", GIFT_WRAPPING_SKU]
+
+
+@pytest.mark.parametrize(("sku", "stock"), [(GIFT_WRAPPING_SKU, True), ("GIFT-VOUCHER", False), ("GIFT-VOUCHER", True)])
+def test_only_a_service_line_that_lowers_no_stock_may_have_an_unknown_sku(pos, sku, stock):
+    add_product(pos.engine, "TEE", on_hand=5)
+    with pytest.raises(PosValidationError, match=f"sale for Magento order 9: unknown SKU '{sku}'"):
+        pos.write_sale(gift_wrapped_sale(sku=sku, stock=stock))
+    assert pos.find_sale(9) is None and on_hand(pos.engine, "TEE") == 5
+
+
 def test_a_long_phone_or_name_is_cut_to_its_column_and_kept_whole_in_the_note(pos):
     phone = "+500 22222 ext. 4711 (switchboard, weekdays) / +44 20 7946 0958 (UK office, ask for accounts)"
     name = "N" * 300
@@ -314,3 +353,34 @@ def test_a_credit_memo_refunded_online_says_so_and_a_canceled_one_refunds_nothin
     assert (refunded.status, refunded.refunded, refunded.online) == ("refunded", Decimal(25), True)
     nothing = inbound.pos.find_credit_note(505)
     assert (nothing.status, nothing.refunded) == ("canceled", 0)
+
+
+def test_an_order_and_invoice_with_gift_wrapping_land_with_a_gift_wrapping_line_that_lowers_no_stock(inbound):
+    inbound.add_product("TEE-1", on_hand=10)
+    order = inbound.seed_order(305, [{"sku": "TEE-1", "name": "Tee", "qty": 2, "price": 20.0}])  # 40 + 5 shipping
+    # Adobe Commerce: wrapping of the items (in extension_attributes) and a printed card (top level); their tax is
+    # in the order's tax and both in its grand total.
+    order.setdefault("extension_attributes", {}).update(gw_items_base_price=6.0, gw_items_base_tax_amount=0.5)
+    order.update(gw_card_base_price=1.5, gw_card_base_tax_amount=0.12)
+    order.update(base_tax_amount=0.62, tax_amount=0.62, base_grand_total=53.12, grand_total=53.12)
+    inbound.magento.seed(orders=[order])
+    inbound.magento.seed(invoices=[{"entity_id": 405, "order_id": 305}])
+    invoice = inbound.magento_record("invoices", 405)
+    invoice.setdefault("extension_attributes", {}).update(gw_items_base_price=6.0, gw_items_base_tax_amount=0.5)
+    invoice.update(gw_card_base_price=1.5, gw_card_base_tax_amount=0.12)
+    invoice.update(base_tax_amount=0.62, tax_amount=0.62, base_grand_total=53.12, grand_total=53.12)
+    inbound.magento.seed(invoices=[invoice])
+    inbound.deliver("order", 305)
+    inbound.deliver("invoice", 405)
+    inbound.work()
+
+    assert inbound.link("order", 305)["status"] == "synced"
+    sale = inbound.pos.find_sale(305)
+    assert [(line.sku, line.qty, line.unit_price, line.tax, line.line_total) for line in sale.lines] == [
+        ("TEE-1", Decimal(2), Decimal(20), Decimal(0), Decimal(40)),
+        (GIFT_WRAPPING_SKU, Decimal(1), Decimal("7.50"), Decimal("0.62"), Decimal("8.12")),
+    ]
+    assert (sale.subtotal, sale.tax, sale.grand_total) == (Decimal("47.50"), Decimal("0.62"), Decimal("53.12"))
+    assert inbound.on_hand("TEE-1") == 8 and inbound.on_hand(GIFT_WRAPPING_SKU) is None
+    assert inbound.link("invoice", 405)["status"] == "synced"
+    assert inbound.pos.find_invoice(405).paid == Decimal("53.12")

@@ -16,7 +16,7 @@ from syncapi.magento import products as magento_products
 from syncapi.magento.client import client_for
 from syncapi.outbound import mapping
 from syncapi.pos import models as m
-from syncapi.pos.gateway import iter_batches
+from syncapi.pos.gateway import GIFT_WRAPPING_SKU, iter_batches
 from syncapi.pos.png import swatch_png
 from syncapi.pos.seed import PRODUCTS, STYLES
 from syncapi.sandbox import seed as sandbox_seed
@@ -292,6 +292,16 @@ def test_push_inactive_products_creates_every_product_disabled(outbound, magento
     set_pos(outbound.engine, m.Product, m.Product.sku == INACTIVE[0], internet_active=True)
     assert outbound.push("products").counts["updated"] == 1
     assert magento.product(INACTIVE[0])["values"]["all"]["status"] == 1
+
+
+def test_the_gift_wrapping_service_product_is_never_pushed_even_with_push_inactive_products(outbound, magento):
+    outbound.start(PUSH_INACTIVE_PRODUCTS="true")
+    outbound.seed_demo()
+    # As the first sale with gift wrapping leaves it in the POS (docs/money.md).
+    add_rows(outbound.engine, m.Product(sku=GIFT_WRAPPING_SKU, name="Gift wrapping", retail_price=0))
+    run = outbound.push("products")
+    assert run.status == "succeeded" and run.counts["created"] == 50
+    assert GIFT_WRAPPING_SKU not in magento.state("products")
 
 
 # --- dynamic attributes and ownership ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from syncapi.pos.gateway import (
     CREDIT_NOTE_OPEN,
     CREDIT_NOTE_REFUNDED,
     DEFAULT_PAYMENT_METHOD,
+    GIFT_WRAPPING_SKU,
     INVOICE_CANCELED,
     INVOICE_OPEN,
     INVOICE_PAID,
@@ -566,27 +567,51 @@ def _other_tenders(order: Mapping[str, Any], what: str) -> list[SaleTenderIn]:
     return tenders
 
 
-#: Adobe Commerce gift wrapping on an order, invoice or credit memo (top level or in `extension_attributes`):
-#: the wrapping of the whole order, of its items and the printed card, and their tax.
+#: Adobe Commerce gift wrapping on an order, invoice or credit memo (top level or in `extension_attributes`,
+#: Magento_GiftWrapping): the wrapping of the whole order, of its items and the printed card, and their tax.
 GIFT_WRAPPING_PRICES = ("gw_base_price", "gw_items_base_price", "gw_card_base_price")
 GIFT_WRAPPING_TAXES = ("gw_base_tax_amount", "gw_items_base_tax_amount", "gw_card_base_tax_amount")
+PERCENT_PLACES = Decimal("0.0001")
 
 
-def _unwritten(record: Mapping[str, Any], items: object, what: str) -> str:
-    """What a record carries that the POS documents have no place for, as a clause for its refusal ("" when
-    nothing): Adobe Commerce gift wrapping (`gw_*`) and Fixed Product Tax (items' `base_weee_tax_applied_row_amnt`,
-    Magento_Weee), both in Magento's grand total but on no line."""
+def _adobe_amount(record: Mapping[str, Any], name: str, what: str) -> Decimal:
+    """An Adobe Commerce amount, top level or in the record's `extension_attributes`."""
     extension = record.get("extension_attributes")
     extension = extension if isinstance(extension, Mapping) else {}
+    value = record.get(name)
+    return money(extension.get(name) if value in (None, "") else value, f"{what} {name}")
 
-    def total(names: Sequence[str]) -> Decimal:
-        return sum((abs(money(record.get(name, extension.get(name)), f"{what} {name}")) for name in names), Decimal(0))
 
-    clauses = []
-    wrapping, wrapping_tax = total(GIFT_WRAPPING_PRICES), total(GIFT_WRAPPING_TAXES)
-    if wrapping or wrapping_tax:
-        tax = f" (tax {_cents(wrapping_tax)})" if wrapping_tax else ""
-        clauses.append(f"gift wrapping {_cents(wrapping)}{tax} is not written to the POS")
+def gift_wrapping(record: Mapping[str, Any], what: str) -> tuple[Decimal, Decimal]:
+    """The base-currency price and tax of all the gift wrapping a record carries (order, items and printed card
+    together), or zeros."""
+    price = sum((abs(_adobe_amount(record, name, what)) for name in GIFT_WRAPPING_PRICES), Decimal(0))
+    tax = sum((abs(_adobe_amount(record, name, what)) for name in GIFT_WRAPPING_TAXES), Decimal(0))
+    return price, tax
+
+
+def gift_wrapping_line(order: Mapping[str, Any], what: str) -> SaleLineIn | None:
+    """The order's gift wrapping as one sale line (docs/money.md): `GIFT_WRAPPING_SKU`, qty 1 at the wrapping's
+    base price, its tax, lowering no stock; None when the order has none."""
+    price, tax = gift_wrapping(order, what)
+    if not (price or tax):
+        return None
+    percent = (tax * 100 / price).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP) if price else Decimal(0)
+    return SaleLineIn(
+        sku=GIFT_WRAPPING_SKU,
+        qty=Decimal(1),
+        unit_price=price,
+        line_total=price + tax,
+        tax=tax,
+        tax_percent=percent,
+        stock=False,
+    )
+
+
+def _unwritten(items: object, what: str) -> str:
+    """What a record carries that the POS documents have no place for, as a clause for its refusal ("" when
+    nothing): Fixed Product Tax (items' `base_weee_tax_applied_row_amnt`, Magento_Weee), in Magento's grand
+    total but on no line."""
     items = [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
     by_id = {key: item for item in items if (key := _item_key(item.get("item_id"))) is not None}
     fixed_product_tax = Decimal(0)
@@ -597,8 +622,8 @@ def _unwritten(record: Mapping[str, Any], items: object, what: str) -> str:
             continue  # a configurable product's child: its parent carries the amounts
         fixed_product_tax += money(item.get("base_weee_tax_applied_row_amnt"), f"{what} base_weee_tax_applied_row_amnt")
     if fixed_product_tax:
-        clauses.append(f"Fixed Product Tax {_cents(fixed_product_tax)} is not written to the POS")
-    return "".join(f"; {clause}" for clause in clauses)
+        return f"; Fixed Product Tax {_cents(fixed_product_tax)} is not written to the POS"
+    return ""
 
 
 def order_to_sale(
@@ -639,11 +664,14 @@ def order_to_sale(
             money(order.get("total_canceled"), f"{label} total_canceled")
         )
     lines = sale_lines(items, number, same=same, retail_prices=retail_prices)
+    wrapping = gift_wrapping_line(order, label)
+    if wrapping is not None:  # Magento's subtotal leaves the wrapping out; the sale's counts every line
+        lines = (*lines, wrapping)
     sale = SaleIn(
         magento_order_id=number,
         customer=order_customer(order),
         lines=lines,
-        subtotal=amount("subtotal") - abs(amount("subtotal_canceled")),
+        subtotal=amount("subtotal") - abs(amount("subtotal_canceled")) + (wrapping.unit_price if wrapping else 0),
         grand_total=owed,
         # What was taken off the lines: Magento's `discount_canceled` can exceed the order's discount once part
         # of it was invoiced (Order::registerCancellation), so the order-level figure is not used.
@@ -660,7 +688,7 @@ def order_to_sale(
     )
     mismatch = sale_mismatch(sale)
     if mismatch is not None:
-        raise MappingError(f"{label}: {mismatch}{_unwritten(order, items, label)}")
+        raise MappingError(f"{label}: {mismatch}{_unwritten(items, label)}")
     return sale
 
 
@@ -715,6 +743,12 @@ def _document_totals(record: Mapping[str, Any], what: str, *, adjustments: bool)
         positive, negative = amount("adjustment_positive"), amount("adjustment_negative")
         parts += positive - negative
         figures += f" + adjustment refund {_cents(positive)} - adjustment fee {_cents(negative)}"
+    # Adobe Commerce adds gift wrapping to the grand total (its GiftWrapping invoice and credit memo total
+    # collectors), its tax being part of the document's tax amount.
+    wrapping, _ = gift_wrapping(record, what)
+    if wrapping:
+        parts += wrapping
+        figures += f" + gift wrapping {_cents(wrapping)}"
     # Adobe Commerce takes store credit, gift cards and reward points off the document's grand total (its
     # CustomerBalance, GiftCardAccount and Reward invoice and credit memo total collectors), as on the order.
     for tender in _other_tenders(record, what):
@@ -725,7 +759,7 @@ def _document_totals(record: Mapping[str, Any], what: str, *, adjustments: bool)
         base = f" (base {currency})" if currency else ""
         raise MappingError(
             f"{what}: {figures} = {_cents(parts)} ≠ grand total {_cents(grand_total)}{base}"
-            f"{_unwritten(record, record.get('items'), what)}"
+            f"{_unwritten(record.get('items'), what)}"
         )
     return grand_total, currency
 

@@ -47,7 +47,7 @@ from syncapi.outbound.delta import (
 )
 from syncapi.outbound.mapping import AttributeInfo, ProductFields
 from syncapi.outbound.writer import Writer
-from syncapi.pos.gateway import Cursor, Product
+from syncapi.pos.gateway import SERVICE_SKUS, Cursor, Product
 from syncapi.state import LINK_FAILED, LINK_SYNCED, delete_hashes, get_hashes, put_hashes, record_links
 from syncapi.textcheck import record_problem
 
@@ -253,7 +253,7 @@ class ProductPush:
         previous = stored.get(sku)
         exists = previous is not None or sku in found
         magento_id = previous[1] if previous is not None else found.get(sku)
-        if not (product.internet_active or self.settings.push_inactive_products):
+        if not self._pushable(product):
             if not exists or (previous is not None and previous[0] == DISABLED and not self.ctx.force):
                 if counted:
                     self.tally.unchanged(sku)
@@ -656,8 +656,12 @@ class ProductPush:
                 bases[code] = _base_variant(eligible).sku
         return bases
 
+    def _pushable(self, product: Product) -> bool:
+        # A service product the sales write (gift wrapping) is the POS's own: never created in Magento.
+        return product.internet_active or (self.settings.push_inactive_products and product.sku not in SERVICE_SKUS)
+
     def _eligible(self, members: list[Product]) -> list[Product]:
-        return [m for m in members if m.internet_active or self.settings.push_inactive_products]
+        return [m for m in members if self._pushable(m)]
 
     def _push_changed_images(self, full: bool, keys: list[str] | None, watermark: Watermark) -> Cursor | None:
         """Images of products in Magento that changed since the last run (or of the keys asked for)."""

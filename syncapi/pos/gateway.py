@@ -344,13 +344,22 @@ class CategoryIn:
     parent_magento_id: int | None = None
 
 
+#: The SKU of the sale line carrying an order's Adobe Commerce gift wrapping (docs/money.md): a service the POS
+#: sells but does not stock. The POS product of that SKU is created on the first sale that needs it, not
+#: internet-active, with no stock row.
+GIFT_WRAPPING_SKU = "GIFT-WRAPPING"
+#: Service lines (SKU: product name) a sale may carry without the POS knowing the SKU beforehand; they must
+#: lower no stock (`SaleLineIn.stock` False).
+SERVICE_SKUS = {GIFT_WRAPPING_SKU: "Gift wrapping"}
+
+
 @dataclass(frozen=True)
 class SaleLineIn:
     """One line of a sale. Amounts are positive: give Magento's negative `discount_amount` as its absolute value.
 
     `line_total` is what the customer paid for the line, tax included: qty x unit_price - discount + tax (+ the
-    discount tax compensation of tax-inclusive catalogues). `stock` False: a virtual or downloadable item, which
-    lowers no stock.
+    discount tax compensation of tax-inclusive catalogues). `stock` False: a virtual or downloadable item, or a
+    service line (`SERVICE_SKUS`, e.g. gift wrapping), which lowers no stock.
     """
 
     sku: str

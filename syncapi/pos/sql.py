@@ -46,6 +46,7 @@ from syncapi.pos.gateway import (
     INVOICE_CANCELED,
     INVOICE_OPEN,
     INVOICE_PAID,
+    SERVICE_SKUS,
     Batch,
     Category,
     CategoryIn,
@@ -667,13 +668,18 @@ class SqlPosGateway:
                     quantities[line.sku] = quantities.get(line.sku, Decimal(0)) + Decimal(line.qty)
             skus = sorted({line.sku for line in sale.lines})
             known = set(session.scalars(select(m.Product.sku).where(m.Product.sku.in_(skus))))
-            unknown = [sku for sku in skus if sku not in known]
+            # A service line (gift wrapping) needs no POS product beforehand; a SKU that lowers stock always does.
+            services = {line.sku for line in sale.lines if line.sku in SERVICE_SKUS and not line.stock}
+            stocked_services = {line.sku for line in sale.lines if line.sku in SERVICE_SKUS and line.stock}
+            unknown = [sku for sku in skus if sku not in known and (sku not in services or sku in stocked_services)]
             if unknown:
                 raise PosValidationError(
                     f"sale for Magento order {sale.magento_order_id}: unknown SKU "
                     f"{', '.join(repr(sku) for sku in unknown)}"
                 )
             validation.check_reconciles(sale)  # a sale that does not add up is never written
+            for sku in sorted(services - known):
+                _add_service_product(session, sku)
             customer_id = _ensure_customer(session, sale.customer, link_strictly=False).pos_id
             row = m.Sale(
                 magento_order_id=sale.magento_order_id,
@@ -1094,6 +1100,14 @@ def _product(row: Any, attributes: tuple[ProductAttribute, ...], changed_at: dat
 
 def _image(row: Any) -> ProductImage:
     return ProductImage(row.id, row.sku, row.position, row.filename, bytes(row.content), row.updated_at)
+
+
+def _add_service_product(session: Session, sku: str) -> None:
+    """The POS product of a service line (`SERVICE_SKUS`), created on the first sale that carries it: priced 0, not
+    internet-active, with no stock row, so it is sold without being stocked or pushed to Magento. A writer that
+    creates it at the same moment makes this sale's transaction fail on the unique SKU, and it is tried again."""
+    session.add(m.Product(sku=sku, name=SERVICE_SKUS[sku], retail_price=Decimal(0), internet_active=False))
+    session.flush()
 
 
 def _stock(row: Any) -> StockLevel:
