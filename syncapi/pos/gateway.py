@@ -46,7 +46,7 @@ COMMIT_SETTLE_S = 60.0
 TENDER_WEB_ORDERS = "web orders"
 #: Payment and refund method when the caller gives none.
 DEFAULT_PAYMENT_METHOD = "web"
-#: What else a web order can be paid with, besides what the customer paid (CONTRACT §5 `sale_tenders`).
+#: What else a web order can be paid with, besides what the customer paid (`sale_tenders`; docs/money.md).
 TENDER_STORE_CREDIT = "store credit"
 TENDER_GIFT_CARD = "gift card"
 TENDER_REWARD_POINTS = "reward points"
