@@ -28,7 +28,7 @@ from syncapi.outbound import cli as sync_cli
 from syncapi.pos import cli as pos_cli
 from syncapi.state import cli as state_cli
 
-#: Largest webhook or API body accepted, in bytes (CONTRACT §3: 413 above it).
+#: Largest operator API body accepted, in bytes (a JSON 413 above it; webhooks allow more: README "Answers").
 MAX_BODY_BYTES = 1024 * 1024
 
 

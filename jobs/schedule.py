@@ -2,7 +2,7 @@
 
 Each entry only fans out: it starts a run, which enqueues an ordinary job carrying the project's retry options
 (rq's cron has no retry of its own). A tick while the previous scheduled run of the same kind is still waiting
-joins it instead of queueing a second one. Intervals come from the settings (CONTRACT §2).
+joins it instead of queueing a second one. Intervals come from the settings (README, "Settings").
 """
 
 from rq import cron

@@ -165,7 +165,7 @@ def _setting(env: str, default: Any = None, parse: Callable[[str], Any] = _text,
 class Settings:
     """The service's settings; build with `Settings.from_env()`."""
 
-    # Contract settings (CONTRACT §2).
+    # The settings users set (README, "Settings").
     redis_url: str = _setting("REDIS_URL", "redis://localhost:6379/0")
     pos_database_url: str = _setting("POS_DATABASE_URL", "sqlite:///instance/pos.db")
     magento_base_url: str | None = _setting("MAGENTO_BASE_URL")

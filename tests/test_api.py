@@ -1,4 +1,4 @@
-"""The operator API (CONTRACT §4) against real Redis, RQ and the state database."""
+"""The operator API (README, "Operator API") against real Redis, RQ and the state database."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ DASHBOARD_USER = "operator"
 DASHBOARD_PASSWORD = "correct-horse-battery-staple-4d1e"
 API_URL = "/api/v1/runs"
 WEBHOOK_URL = "/webhooks/magento"
-#: Bodies one byte over the 1 MiB limit of CONTRACT §3, which the API keeps too.
+#: The operator API's body limit (1 MiB); bodies one byte over it are refused.
 LIMIT_BYTES = 1024 * 1024
 #: A header far longer than any real one (gunicorn refuses over 8 KiB itself; the app must not fall over).
 LONG = 100_000

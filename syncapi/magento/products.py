@@ -1,6 +1,6 @@
 """Catalog products: `/V1/products`. Paths and payload shapes only; the client does the HTTP.
 
-A product save is an upsert by SKU. Traps (MAGENTO-NOTES): leave `media_gallery_entries` out of a save unless
+A product save is an upsert by SKU. Traps: leave `media_gallery_entries` out of a save unless
 the images are meant to change (`[]` deletes them all); a PUT cannot rename a SKU (magento2 #30143); two
 products with the same name collide on the generated URL key (magento2 #8188), so send a unique `url_key`
 custom attribute.

@@ -1,7 +1,7 @@
 """The sandbox's catalog endpoints: products, images, configurable products, attributes and attribute sets,
 categories, MSI source items, base and special prices.
 
-They answer like Magento 2.4, traps included (MAGENTO-NOTES): an image POST adds an entry every time and a
+They answer like Magento 2.4, traps included: an image POST adds an entry every time and a
 re-posted file name gets `_1`; `media_gallery_entries: []` in a save deletes every image, leaving it out keeps
 them; a duplicate URL key is refused; source items of unknown SKUs answer 200 and are not stored; a write through
 a store view (`/rest/default/V1/...`, `/rest/V1/...`) stores store-view overrides next to the global values; a
