@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from syncapi.config import (
     weak_secret_problem,
 )
 from tests.conftest import base_settings
+from tests.test_deploy import procfile
 from tests.test_foundation import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,15 +51,6 @@ BAD_SETTINGS = {
         "missing required setting WEBHOOK_SECRET (SYNCAPI_ENV=development ignored: SYNCAPI_MAKE_RUN is not set",
     ),
 }
-
-
-def procfile() -> dict[str, list[str]]:
-    processes = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, command = line.partition(":")
-            processes[name.strip()] = shlex.split(command)
-    return processes
 
 
 def _command(process: str) -> list[str]:

@@ -15,13 +15,13 @@ from datetime import timedelta
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
 
 from syncapi.state.models import HashRow, LinkRow, RunErrorRow, RunRow, WatermarkRow, utcnow
+from syncapi.state.runs import KIND_CUSTOMERS
 
 #: What replaces text that may have held personal data.
 REDACTED = "[removed: may have held personal data]"
 #: The links entity and hash kind of customers (see syncapi.outbound.customers).
 CUSTOMER_ENTITY = "customer"
 CUSTOMER_HASH_KIND = "customers"
-CUSTOMER_RUN_KIND = "customers"
 
 
 @dataclass
@@ -96,7 +96,7 @@ def forget_customer_in_state(
         done.hashes_deleted = connection.execute(
             delete(HashRow).where(HashRow.kind == CUSTOMER_HASH_KIND, HashRow.key.in_(pos_keys))
         ).rowcount
-        customer_runs = select(RunRow.id).where(RunRow.kind == CUSTOMER_RUN_KIND)
+        customer_runs = select(RunRow.id).where(RunRow.kind == KIND_CUSTOMERS)
         done.run_errors_deleted = connection.execute(
             delete(RunErrorRow).where(
                 or_(
