@@ -34,7 +34,7 @@ run: $(VENV)/.installed-runtime
 
 ## schema: fetch Adobe's Magento 2.4.8 admin REST schema into schema/ so the sandbox and tests validate bodies
 schema: $(VENV)/.installed-dev
-	@$(BIN)/python -m syncapi.sandbox.fetch_schema
+	@$(BIN)/python -m sandbox.fetch_schema
 
 ## test: install runtime and test dependencies, make sure Redis and PostgreSQL answer, run the whole suite
 test: $(VENV)/.installed-dev

@@ -35,7 +35,7 @@ from syncapi.config import (  # noqa: E402
 )
 from syncapi.pos import migrate as pos_migrate  # noqa: E402
 from syncapi.pos import models as m  # noqa: E402
-from syncapi.sandbox import SandboxControl  # noqa: E402
+from sandbox import SandboxControl  # noqa: E402
 from syncapi.state import upgrade as state_upgrade  # noqa: E402
 from syncapi.webhooks.signature import SIGNATURE_HEADER, sign  # noqa: E402
 
@@ -214,7 +214,7 @@ def start_sandbox(processes: Processes, latency_ms: int = 0, schema_path: str | 
     """Start the Magento sandbox as its own process on a free port; its base URL. `schema_path` is the schema it
     validates request bodies against: None for its default (`$MAGENTO_SCHEMA_PATH`), "" for none."""
     port = free_port()
-    argv = [sys.executable, "-m", "syncapi.sandbox", "--port", str(port), "--latency-ms", str(latency_ms)]
+    argv = [sys.executable, "-m", "sandbox", "--port", str(port), "--latency-ms", str(latency_ms)]
     if schema_path is not None:
         argv += ["--schema", schema_path]
     process = processes.start("sandbox", argv, dict(os.environ))

@@ -43,7 +43,7 @@ from _harness import (
 )
 
 from syncapi.pos import models as m
-from syncapi.sandbox import SandboxControl
+from sandbox import SandboxControl
 from syncapi.webhooks.signature import SIGNATURE_HEADER, sign
 
 #: Target from the service's brief: webhook → POS row.

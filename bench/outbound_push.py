@@ -50,7 +50,7 @@ from syncapi.outbound import mapping
 from syncapi.pos import models as m
 from syncapi.pos.png import swatch_png
 from syncapi.runs import start_sync
-from syncapi.sandbox import SandboxControl
+from sandbox import SandboxControl
 from syncapi.state import create_run, get_run
 
 #: Targets from the service's brief.

@@ -26,7 +26,7 @@ from syncapi.pos import migrate as pos_migrate
 from syncapi.pos import models as m
 from syncapi.pos.sql import SqlPosGateway
 from syncapi.queues import QUEUE_INBOUND
-from syncapi.sandbox import SandboxControl
+from sandbox import SandboxControl
 from syncapi.state import upgrade as state_upgrade
 from tests.conftest import TEST_API_TOKEN, base_settings
 from tests.fixtures_pos import add_product, on_hand
@@ -86,7 +86,7 @@ class Inbound:
         return post_signed(client or self.app.test_client(), body)
 
     def seed_order(self, entity_id: int, lines: list[dict], **options) -> dict:
-        """Seed an order in the sandbox (built from `lines`, see `syncapi.sandbox.seed.order`); the stored order."""
+        """Seed an order in the sandbox (built from `lines`, see `sandbox.seed.order`); the stored order."""
         self.magento.seed(orders=[{"entity_id": entity_id, "lines": lines, **options}])
         return self.magento_record("orders", entity_id)
 

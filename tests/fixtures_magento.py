@@ -24,8 +24,8 @@ from syncapi.config import (
     Settings,
 )
 from syncapi.magento.client import MagentoClient, client_for
-from syncapi.sandbox import Sandbox, SandboxControl
-from syncapi.sandbox.schema import DEFAULT_SCHEMA_PATH, SCHEMA_FILE_NAME, find_schema
+from sandbox import Sandbox, SandboxControl
+from sandbox.schema import DEFAULT_SCHEMA_PATH, SCHEMA_FILE_NAME, find_schema
 
 #: Where CI keeps Adobe's admin REST schema: beside the repository, never copied into it.
 _BESIDE_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "magento" / SCHEMA_FILE_NAME

@@ -41,7 +41,7 @@ from syncapi import db, services
 from syncapi.config import Settings
 from syncapi.pos import models as m
 from syncapi.queues import QUEUE_INBOUND
-from syncapi.sandbox import SandboxControl
+from sandbox import SandboxControl
 from syncapi.state.models import LinkRow
 from tests.conftest import TEST_REDIS_URL
 

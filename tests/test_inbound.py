@@ -17,7 +17,7 @@ from jobs.inbound import META_RETRIES_LEFT
 from syncapi.logs import JsonFormatter
 from syncapi.pos import models as m
 from syncapi.queues import QUEUE_INBOUND
-from syncapi.sandbox import seed as magento_seed
+from sandbox import seed as magento_seed
 
 pytestmark = pytest.mark.usefixtures("magento")
 

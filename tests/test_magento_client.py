@@ -21,7 +21,7 @@ from syncapi.magento.errors import (
     format_message,
 )
 from syncapi.magento.search import Filter, SearchCriteria
-from syncapi.sandbox import seed
+from sandbox import seed
 from tests.fixtures_magento import FAST_RETRIES, magento_test_settings
 
 UNAUTHORIZED_PRODUCTS = "The consumer isn't authorized to access Magento_Catalog::products."

@@ -20,7 +20,7 @@ from syncapi.magento import (
 )
 from syncapi.magento.errors import MagentoNotFoundError, MagentoPermanentError
 from syncapi.magento.search import SearchCriteria
-from syncapi.sandbox import seed
+from sandbox import seed
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(64))

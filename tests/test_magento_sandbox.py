@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from syncapi.magento.client import auth_for
-from syncapi.sandbox import Sandbox, SandboxControl
-from syncapi.sandbox.routing import ROUTER
-from syncapi.sandbox.schema import BodySchemas, template_key
+from sandbox import Sandbox, SandboxControl
+from sandbox.routing import ROUTER
+from sandbox.schema import BodySchemas, template_key
 from tests.fixtures_magento import magento_test_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ def test_seeding_builds_realistic_sales_records(magento, signed):
 def test_sandbox_runs_as_a_process(magento_schema_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "syncapi.sandbox", "--port", "0", "--schema", str(magento_schema_path), "--demo"],
+        [sys.executable, "-m", "sandbox", "--port", "0", "--schema", str(magento_schema_path), "--demo"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

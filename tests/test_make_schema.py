@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from syncapi.sandbox import fetch_schema
-from syncapi.sandbox.fetch_schema import FetchError, Pin
+from sandbox import fetch_schema
+from sandbox.fetch_schema import FetchError, Pin
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_YAML = b"""---
@@ -94,7 +94,7 @@ def test_a_file_that_is_not_the_pinned_one_is_refused_and_nothing_is_written(mir
 def test_no_network_is_one_clear_line_and_a_failing_exit(tmp_path):
     dest = tmp_path / "schema.json"
     result = subprocess.run(
-        [sys.executable, "-m", "syncapi.sandbox.fetch_schema", "--dest", str(dest), "--base-url", "http://127.0.0.1:9"],
+        [sys.executable, "-m", "sandbox.fetch_schema", "--dest", str(dest), "--base-url", "http://127.0.0.1:9"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -112,7 +112,7 @@ def test_the_pinned_mirror_with_other_bytes_fails_from_the_command_line(mirror, 
     _, url = mirror
     dest = tmp_path / "schema.json"
     result = subprocess.run(
-        [sys.executable, "-m", "syncapi.sandbox.fetch_schema", "--dest", str(dest), "--base-url", url],
+        [sys.executable, "-m", "sandbox.fetch_schema", "--dest", str(dest), "--base-url", url],
         cwd=ROOT,
         capture_output=True,
         text=True,

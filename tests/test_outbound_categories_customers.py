@@ -10,7 +10,7 @@ from syncapi.magento import customers as magento_customers
 from syncapi.magento.client import client_for
 from syncapi.pos import models as m
 from syncapi.pos.gateway import CategoryIn, iter_batches
-from syncapi.sandbox import seed as sandbox_seed
+from sandbox import seed as sandbox_seed
 from syncapi.state import get_link
 from tests.fixtures_magento import FAST_RETRIES
 from tests.fixtures_pos import add_rows

@@ -19,7 +19,7 @@ from syncapi.pos import models as m
 from syncapi.pos.gateway import GIFT_WRAPPING_SKU, iter_batches
 from syncapi.pos.png import swatch_png
 from syncapi.pos.seed import PRODUCTS, STYLES
-from syncapi.sandbox import seed as sandbox_seed
+from sandbox import seed as sandbox_seed
 from syncapi.state import delete_hashes, get_hashes
 from tests.fixtures_magento import FAST_RETRIES
 from tests.fixtures_pos import add_product, add_rows

@@ -31,7 +31,7 @@ SCHEMA_URI = "urn:magento:rest-schema"
 #: The file `make schema` writes: Adobe's admin REST schema for Magento 2.4.8, converted to JSON.
 SCHEMA_FILE_NAME = "magento-2.4.8-admin-rest-schema.json"
 #: The git-ignored folder of a checkout where `make schema` puts it.
-DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / SCHEMA_FILE_NAME
+DEFAULT_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / SCHEMA_FILE_NAME
 
 
 class SchemaUnavailableError(RuntimeError):

@@ -27,13 +27,13 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from syncapi import errors
-from syncapi.sandbox import bulkops, controls, seed
-from syncapi.sandbox import catalog as _catalog  # noqa: F401 - registers the catalog routes
-from syncapi.sandbox import sales as _sales  # noqa: F401 - registers the sales routes
-from syncapi.sandbox.auth import Authenticator
-from syncapi.sandbox.routing import ROUTER, Answer, Call
-from syncapi.sandbox.schema import BodySchemas
-from syncapi.sandbox.state import Config, MagentoHttpError, SandboxState
+from sandbox import bulk, control, seed
+from sandbox import catalog as _catalog  # noqa: F401 - registers the catalog routes
+from sandbox import sales as _sales  # noqa: F401 - registers the sales routes
+from sandbox.auth import Authenticator
+from sandbox.routing import ROUTER, Answer, Call
+from sandbox.schema import BodySchemas
+from sandbox.state import Config, MagentoHttpError, SandboxState
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Sandbox:
         self.app = create_app(self)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._consumer: bulkops.Consumer | None = None
+        self._consumer: bulk.Consumer | None = None
 
     @property
     def base_url(self) -> str:
@@ -84,7 +84,7 @@ class Sandbox:
         """Serve in a background thread (and start the bulk consumer); the base URL."""
         handler = _QuietHandler if self.quiet else WSGIRequestHandler
         self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
-        self._consumer = bulkops.Consumer(self.state)
+        self._consumer = bulk.Consumer(self.state)
         self._consumer.start()
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
         self._thread.start()
@@ -189,7 +189,7 @@ class Sandbox:
             raise MagentoHttpError(400, incoming.body_error)
         if incoming.bulk:
             with self.state.lock:
-                answer = bulkops.submit(self.state, self.schemas, route, store, incoming.body, incoming.raw_path)
+                answer = bulk.submit(self.state, self.schemas, route, store, incoming.body, incoming.raw_path)
             return answer.status, answer.payload
         self._validate(incoming.method, incoming.raw_path, route.template, incoming.body)
         query = dict(parse_qsl(incoming.raw_query, keep_blank_values=True))
@@ -317,11 +317,11 @@ def _decode_body(body_bytes: bytes, headers: dict) -> tuple[Any, str | None]:
 
 def create_app(sandbox: Sandbox):
     """The sandbox's WSGI app: `/rest/...` (Magento) and `/_sandbox/...` (test controls)."""
-    controls_app = Flask("syncapi.sandbox")
+    controls_app = Flask("sandbox")
     controls_app.json.sort_keys = False
     controls_app.extensions["sandbox"] = sandbox
     errors.init_app(controls_app)
-    controls_app.register_blueprint(controls.bp)
+    controls_app.register_blueprint(control.bp)
 
     @controls_app.get("/")
     def index():

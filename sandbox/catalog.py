@@ -17,8 +17,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from syncapi.sandbox import search, seed
-from syncapi.sandbox.routing import (
+from sandbox import search, seed
+from sandbox.routing import (
     ACL_ATTRIBUTE_SETS,
     ACL_ATTRIBUTES,
     ACL_CATEGORIES,
@@ -27,7 +27,7 @@ from syncapi.sandbox.routing import (
     ROUTER,
     Call,
 )
-from syncapi.sandbox.state import (
+from sandbox.state import (
     Category,
     MagentoHttpError,
     Product,

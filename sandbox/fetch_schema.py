@@ -7,7 +7,7 @@ The source is Adobe's REST reference repository (https://github.com/AdobeDocs/co
 `safe_load`, `info.description` (a relative `$ref`, which is not valid Swagger) is replaced with the intro's
 text, and the result is written with `json.dump(indent=1)`. Nothing else changes.
 
-    python -m syncapi.sandbox.fetch_schema [--dest PATH] [--base-url URL]
+    python -m sandbox.fetch_schema [--dest PATH] [--base-url URL]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from syncapi.sandbox.schema import DEFAULT_SCHEMA_PATH
+from sandbox.schema import DEFAULT_SCHEMA_PATH
 
 #: The commit of AdobeDocs/commerce-webapi that last changed the 2.4.8 admin schema.
 COMMIT = "ed5aedf78cb2dd1a28a39f3d03f7e5aabab65fb4"
@@ -100,7 +100,7 @@ def fetch(dest: Path, base_url: str = BASE_URL, schema: Pin = SCHEMA_YAML, intro
 
 def main(argv: list[str] | None = None) -> int:
     """Fetch the schema; one line on success or failure."""
-    parser = argparse.ArgumentParser(prog="python -m syncapi.sandbox.fetch_schema", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sandbox.fetch_schema", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--dest", type=Path, default=DEFAULT_SCHEMA_PATH, help=f"where to write (default {DEFAULT_SCHEMA_PATH})"
     )

@@ -1,4 +1,4 @@
-"""`python -m syncapi.sandbox --port N [--schema PATH | --no-schema] [--latency-ms X] [--bind 127.0.0.1] [--demo]`"""
+"""`python -m sandbox --port N [--schema PATH | --no-schema] [--latency-ms X] [--bind 127.0.0.1] [--demo]`"""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from syncapi.config import (
     DEV_MAGENTO_CONSUMER_KEY,
     DEV_MAGENTO_CONSUMER_SECRET,
 )
-from syncapi.sandbox.schema import SchemaUnavailableError, find_schema, validation_available
-from syncapi.sandbox.server import Sandbox
-from syncapi.sandbox.state import Config
+from sandbox.schema import SchemaUnavailableError, find_schema, validation_available
+from sandbox.server import Sandbox
+from sandbox.state import Config
 
 #: The port `make run` gives the sandbox.
 DEFAULT_PORT = 8081
@@ -25,7 +25,7 @@ DEFAULT_PORT = 8081
 
 def main(argv: list[str] | None = None) -> int:
     """Run the sandbox until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m syncapi.sandbox", description="Run the Magento sandbox.")
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description="Run the Magento sandbox.")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on (0 = any free port)")
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(

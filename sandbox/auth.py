@@ -12,7 +12,7 @@ import time
 
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_HMAC_SHA256, RequestValidator, ResourceEndpoint
 
-from syncapi.sandbox.state import Config
+from sandbox.state import Config
 
 #: Seconds a timestamp may differ from the sandbox's clock (oauthlib's default lifetime).
 TIMESTAMP_LIFETIME_S = 600

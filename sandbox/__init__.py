@@ -1,16 +1,16 @@
-"""A Magento 2.4 store in a box, for tests and `make run`: `python -m syncapi.sandbox --port 8081`.
+"""A Magento 2.4 store in a box, for tests and `make run`: `python -m sandbox --port 8081`.
 
 A real HTTP server with in-memory state that answers the REST routes the service uses the way Magento 2.4.8
 does: OAuth 1.0a (or, when allowed, bearer) authentication, ACL refusals, `{"message", "parameters"}` errors,
 searchCriteria, the async bulk API with a background consumer, and Magento's known traps. With a schema
 (`--schema`), every request body is checked against Adobe's published REST schema. `/_sandbox/...` holds the
-test controls (see `controls`); `SandboxControl` drives them over HTTP.
+test controls (see `control`); `SandboxControl` drives them over HTTP.
 """
 
 from __future__ import annotations
 
-from syncapi.sandbox.remote import SandboxControl
-from syncapi.sandbox.server import Sandbox
-from syncapi.sandbox.state import Config
+from sandbox.remote import SandboxControl
+from sandbox.server import Sandbox
+from sandbox.state import Config
 
 __all__ = ["Config", "Sandbox", "SandboxControl"]

@@ -18,10 +18,10 @@ import uuid
 from typing import Any
 
 from syncapi.magento.errors import format_message
-from syncapi.sandbox import seed
-from syncapi.sandbox.routing import Answer, Call, Route
-from syncapi.sandbox.schema import BodySchemas
-from syncapi.sandbox.state import Bulk, MagentoHttpError, Operation, SandboxState
+from sandbox import seed
+from sandbox.routing import Answer, Call, Route
+from sandbox.schema import BodySchemas
+from sandbox.state import Bulk, MagentoHttpError, Operation, SandboxState
 
 log = logging.getLogger(__name__)
 

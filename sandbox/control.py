@@ -25,9 +25,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 from syncapi.errors import error_response
 from syncapi.magento.errors import format_message
-from syncapi.sandbox import catalog, sales, seed
-from syncapi.sandbox.routing import Call
-from syncapi.sandbox.state import Config, Fault, MagentoHttpError, SandboxState, attribute_record
+from sandbox import catalog, sales, seed
+from sandbox.routing import Call
+from sandbox.state import Config, Fault, MagentoHttpError, SandboxState, attribute_record
 
 bp = Blueprint("sandbox_controls", __name__, url_prefix="/_sandbox")
 

@@ -15,7 +15,7 @@ from syncapi.config import (
     DEV_MAGENTO_CONSUMER_KEY,
     DEV_MAGENTO_CONSUMER_SECRET,
 )
-from syncapi.sandbox import seed
+from sandbox import seed
 
 #: Most request-log entries kept (oldest dropped first), so a long `make run` does not grow without bound.
 MAX_LOGGED_REQUESTS = 5000

@@ -10,9 +10,9 @@ import json
 import re
 from typing import Any
 
-from syncapi.sandbox import search, seed
-from syncapi.sandbox.catalog import required_object
-from syncapi.sandbox.routing import (
+from sandbox import search, seed
+from sandbox.catalog import required_object
+from sandbox.routing import (
     ACL_BULK,
     ACL_CREDITMEMOS,
     ACL_CUSTOMERS,
@@ -23,7 +23,7 @@ from syncapi.sandbox.routing import (
     ROUTER,
     Call,
 )
-from syncapi.sandbox.state import Bulk, MagentoHttpError, SandboxState, no_such_entity
+from sandbox.state import Bulk, MagentoHttpError, SandboxState, no_such_entity
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ENTITY_NOT_FOUND = "The entity that was requested doesn't exist. Verify the entity and try again."
