@@ -9,15 +9,9 @@ import signal
 import sys
 import threading
 
-from syncapi.config import (
-    DEV_MAGENTO_ACCESS_TOKEN,
-    DEV_MAGENTO_ACCESS_TOKEN_SECRET,
-    DEV_MAGENTO_CONSUMER_KEY,
-    DEV_MAGENTO_CONSUMER_SECRET,
-)
 from sandbox.schema import SchemaUnavailableError, find_schema, validation_available
 from sandbox.server import Sandbox
-from sandbox.state import Config
+from sandbox.state import ACCESS_TOKEN, ACCESS_TOKEN_SECRET, CONSUMER_KEY, CONSUMER_SECRET, Config
 
 #: The port `make run` gives the sandbox.
 DEFAULT_PORT = 8081
@@ -45,10 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bulk", action="store_true", help="answer 404 on the async bulk routes")
     parser.add_argument("--consumer-stopped", action="store_true", help="leave bulk operations open")
     parser.add_argument("--demo", action="store_true", help="start with demo customers, orders, invoices")
-    parser.add_argument("--consumer-key", default=DEV_MAGENTO_CONSUMER_KEY)
-    parser.add_argument("--consumer-secret", default=DEV_MAGENTO_CONSUMER_SECRET)
-    parser.add_argument("--access-token", default=DEV_MAGENTO_ACCESS_TOKEN)
-    parser.add_argument("--access-token-secret", default=DEV_MAGENTO_ACCESS_TOKEN_SECRET)
+    parser.add_argument("--consumer-key", default=CONSUMER_KEY)
+    parser.add_argument("--consumer-secret", default=CONSUMER_SECRET)
+    parser.add_argument("--access-token", default=ACCESS_TOKEN)
+    parser.add_argument("--access-token-secret", default=ACCESS_TOKEN_SECRET)
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)

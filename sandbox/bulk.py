@@ -5,7 +5,8 @@ parameters ride in each body: `PUT .../V1/products/bySku` with `[{"sku": ..., "p
 202 with `bulk_uuid` and one `request_items` entry per body. Bodies that fail the schema are rejected (status 5)
 at once; the others stay open (4) until the consumer runs them: complete (1), failed (3) for a 4xx answer,
 failed-retryable (2) for a server error. Switch the consumer off to see what happens when Magento's
-`async.operations.all` consumer is not running.
+`async.operations.all` consumer is not running. `GET /V1/bulk/{bulkUuid}/status` and `.../detailed-status`
+answer how a bulk's operations went, like Magento_AsynchronousOperations.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import threading
 import uuid
 from typing import Any
 
-from syncapi.magento.errors import format_message
 from sandbox import seed
-from sandbox.routing import Answer, Call, Route
+from sandbox.errors import MagentoHttpError, render_message
+from sandbox.routing import ACL_BULK, ROUTER, Answer, Call, Route
 from sandbox.schema import BodySchemas
-from sandbox.state import Bulk, MagentoHttpError, Operation, SandboxState
+from sandbox.state import Bulk, Operation, SandboxState
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def submit(
         else:
             for name in route.placeholders:
                 if element.get(name) in (None, ""):
-                    problem = format_message('"%fieldName" is required. Enter and try again.', {"fieldName": name})
+                    problem = render_message('"%fieldName" is required. Enter and try again.', {"fieldName": name})
                 params[name] = str(element.get(name))
             inner = {key: value for key, value in element.items() if key not in route.placeholders}
             if schemas is not None and problem is None:
@@ -85,7 +86,7 @@ def submit(
                         {"request": where, "template": route.template, "errors": [e.as_dict() for e in report.errors]}
                     )
                     first = report.errors[0]
-                    problem = format_message(first.magento_message, first.parameters)
+                    problem = render_message(first.magento_message, first.parameters)
         data_hash = hashlib.sha256(json.dumps(element, sort_keys=True).encode()).hexdigest()
         operation = Operation(index, route.method, route.template, store, params, inner, topic)
         operation.handler = route.handler
@@ -144,10 +145,53 @@ class Consumer(threading.Thread):
                 operation.status = STATUS_COMPLETE
             except MagentoHttpError as exc:
                 operation.status = STATUS_FAILED_RETRYABLE if exc.status >= 500 else STATUS_FAILED
-                operation.result_message = format_message(exc.message, exc.parameters)
+                operation.result_message = render_message(exc.message, exc.parameters)
                 operation.error_code = exc.status
             except Exception as exc:  # a sandbox bug must show as a failed operation, not kill the consumer
                 log.exception("bulk operation failed")
                 operation.status = STATUS_FAILED_RETRYABLE
                 operation.result_message = f"Internal error: {exc}"
                 operation.error_code = 500
+
+
+# --- bulk status -------------------------------------------------------------------------------------
+
+
+def _bulk(state: SandboxState, uuid: str) -> Bulk:
+    bulk = state.bulks.get(uuid)
+    if bulk is None:
+        raise MagentoHttpError(404, "Bulk uuid %bulkUuid not exist", {"bulkUuid": uuid})
+    return bulk
+
+
+def _bulk_answer(bulk: Bulk, detailed: bool) -> dict:
+    operations = []
+    for op in bulk.operations:
+        operation = {"id": op.id, "status": op.status, "result_message": op.result_message, "error_code": op.error_code}
+        if detailed:
+            operation.update(
+                bulk_uuid=bulk.uuid,
+                topic_name=op.topic_name,
+                serialized_data=json.dumps({"entity_id": None, "entity_link": "", "meta_information": op.body}),
+                result_serialized_data=json.dumps(op.result) if op.result is not None else None,
+            )
+        operations.append(operation)
+    return {
+        "operations_list": operations,
+        "user_type": 1,
+        "bulk_id": bulk.uuid,
+        "description": bulk.description,
+        "start_time": bulk.start_time,
+        "user_id": 1,
+        "operation_count": len(bulk.operations),
+    }
+
+
+@ROUTER.route("GET", "/V1/bulk/{bulkUuid}/status", ACL_BULK)
+def bulk_status(state: SandboxState, call: Call):
+    return _bulk_answer(_bulk(state, call.params["bulkUuid"]), detailed=False)
+
+
+@ROUTER.route("GET", "/V1/bulk/{bulkUuid}/detailed-status", ACL_BULK)
+def bulk_detailed_status(state: SandboxState, call: Call):
+    return _bulk_answer(_bulk(state, call.params["bulkUuid"]), detailed=True)

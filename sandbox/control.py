@@ -19,15 +19,20 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+from http import HTTPStatus
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
 
-from syncapi.errors import error_response
-from syncapi.magento.errors import format_message
-from sandbox import catalog, sales, seed
+from sandbox import customers, seed
+from sandbox.catalog import categories, products
+from sandbox.errors import MagentoHttpError, render_message
 from sandbox.routing import Call
-from sandbox.state import Config, Fault, MagentoHttpError, SandboxState, attribute_record
+from sandbox.state import Config, Fault, SandboxState, attribute_record
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("sandbox_controls", __name__, url_prefix="/_sandbox")
 
@@ -53,6 +58,33 @@ class ControlError(Exception):
     """A control request the sandbox cannot act on."""
 
 
+def error_response(status: int, message: str):
+    """A JSON error answer: `{"error": <HTTP phrase>, "message": ...}`, as the service answers its own errors."""
+    response = jsonify(error=HTTPStatus(status).phrase, message=message)
+    response.status_code = status
+    return response
+
+
+def _http_error(exc: HTTPException):
+    response = error_response(exc.code or 500, exc.description or exc.name)
+    if exc.code == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def _unexpected_error(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    log.exception("sandbox control failed")
+    return error_response(500, InternalServerError.description)
+
+
+def init_app(app) -> None:
+    """Answer every error of the controls app (unknown path, wrong method, a bug) in JSON."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
 def _state() -> SandboxState:
     return current_app.extensions["sandbox"].state
 
@@ -73,7 +105,7 @@ def _control_error(exc: ControlError):
 
 @bp.errorhandler(MagentoHttpError)
 def _magento_error(exc: MagentoHttpError):
-    return error_response(400, f"seed record refused: {format_message(exc.message, exc.parameters)}")
+    return error_response(400, f"seed record refused: {render_message(exc.message, exc.parameters)}")
 
 
 @bp.post("/reset")
@@ -87,7 +119,7 @@ def _seed_customer(state: SandboxState, record: dict) -> dict:
     customer_id = int(record.get("id") or state.counters["customer"] + 1)
     names = [str(record.get(key, "")) for key in ("email", "firstname", "lastname")]
     full = {**seed.customer(customer_id, *names, created_at=record.get("created_at")), **record, "id": customer_id}
-    sales.check_customer(state, full, customer_id)
+    customers.check_customer(state, full, customer_id)
     state.customers[customer_id] = full
     state.bump("customer", customer_id)
     return full
@@ -141,14 +173,16 @@ def _seed_attribute(state: SandboxState, record: dict) -> dict:
         raise ControlError("an attribute needs `attribute_code`")
     options = [(state.next_id("option"), str(label)) for label in record.get("options", [])]
     attribute = attribute_record(
-        state.next_id("attribute"),
-        code,
-        record.get("label", code),
-        record.get("frontend_input", "text"),
-        record.get("scope", "global"),
-        True,
-        bool(record.get("is_required", False)),
-        options,
+        seed.AttributeRow(
+            state.next_id("attribute"),
+            code,
+            record.get("label", code),
+            record.get("frontend_input", "text"),
+            record.get("scope", "global"),
+            True,
+            bool(record.get("is_required", False)),
+            options,
+        )
     )
     state.attributes[code] = attribute
     for set_id in record.get("attribute_sets", []):
@@ -216,10 +250,10 @@ def _seed(state: SandboxState, body: dict) -> dict[str, list]:
     for record in body.get("attribute_sets", []):
         stored.setdefault("attribute_sets", []).append(_seed_attribute_set(state, record)["attribute_set_id"])
     for record in body.get("categories", []):
-        saved = catalog.create_category(state, Call("POST", "/V1/categories", "all", body={"category": record}))
+        saved = categories.create_category(state, Call("POST", "/V1/categories", "all", body={"category": record}))
         stored.setdefault("categories", []).append(saved["id"])
     for record in body.get("products", []):
-        saved = catalog.save_product(state, Call("POST", "/V1/products", "all", body={"product": record}))
+        saved = products.save_product(state, Call("POST", "/V1/products", "all", body={"product": record}))
         stored.setdefault("products", []).append(saved["sku"])
     for record in body.get("customers", []):
         saved = _seed_customer(state, record)

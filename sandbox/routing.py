@@ -2,7 +2,8 @@
 
 Templates are the schema's (`/V1/products/{sku}`); a placeholder matches one segment, decoded, so a SKU with
 an encoded `/` stays one SKU. Routes with more literal segments win (`/V1/products/base-prices` over
-`/V1/products/{sku}`). Each route names the ACL resource an integration needs for it.
+`/V1/products/{sku}`). Each route names the ACL resource an integration needs for it. A handler reads its
+call's body with `required_object` / `required_list`, which refuse a missing parameter the way Magento does.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
+
+from sandbox.errors import MagentoHttpError
 
 # ACL resources, as in the stores' webapi.xml files.
 ACL_PRODUCTS = "Magento_Catalog::products"
@@ -111,3 +114,28 @@ class Router:
 
 
 ROUTER = Router()
+
+
+# --- reading a call -----------------------------------------------------------------------------
+
+
+def required_object(body: Any, key: str) -> dict:
+    """`body[key]` as a dict, or Magento's 400 for a missing or malformed top-level parameter."""
+    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+        raise MagentoHttpError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": key})
+    return body[key]
+
+
+def required_list(body: Any, key: str) -> list:
+    """`body[key]` as a list, or Magento's 400."""
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise MagentoHttpError(400, '"%fieldName" is required. Enter and try again.', {"fieldName": key})
+    return body[key]
+
+
+def int_or_none(value: Any) -> int | None:
+    """`value` as an int, or None when it is not one (an id from a path or a query)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -12,9 +12,10 @@ with (`updated_at` as `YYYY-MM-DD HH:MM:SS` UTC); `demo_sales()` is a small cons
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 STORE_VIEWS = [
     {"id": 0, "code": "admin", "name": "Admin", "website_id": 0, "store_group_id": 0, "is_active": 1},
@@ -28,8 +29,23 @@ CLOTHING_ATTRIBUTE_SET_ID = 9
 ROOT_CATEGORY_ID = 1
 DEFAULT_CATEGORY_ID = 2
 
+
+class AttributeRow(NamedTuple):
+    """A product attribute as the store is set up with it (see `state.attribute_record`)."""
+
+    attribute_id: int
+    code: str
+    label: str
+    frontend_input: str
+    scope: str
+    user_defined: bool
+    required: bool
+    #: (option id, label) pairs, for select and multiselect attributes.
+    options: list[tuple[int, str]]
+
+
 # (attribute_id, code, label, frontend_input, scope, is_user_defined, is_required, option labels and ids)
-ATTRIBUTES: list[tuple[int, str, str, str, str, bool, bool, list[tuple[int, str]]]] = [
+_ATTRIBUTE_ROWS: list[tuple[int, str, str, str, str, bool, bool, list[tuple[int, str]]]] = [
     (73, "name", "Product Name", "text", "store", False, True, []),
     (74, "sku", "SKU", "text", "global", False, True, []),
     (75, "description", "Description", "textarea", "store", False, False, []),
@@ -67,6 +83,7 @@ ATTRIBUTES: list[tuple[int, str, str, str, str, bool, bool, list[tuple[int, str]
     ),
     (153, "care_instructions", "Care Instructions", "textarea", "store", True, False, []),
 ]
+ATTRIBUTES = [AttributeRow(*row) for row in _ATTRIBUTE_ROWS]
 #: The first id given to an attribute option created through the API.
 FIRST_NEW_OPTION_ID = 300
 
@@ -159,29 +176,35 @@ def customer(
     return record
 
 
-def order(
-    entity_id: int,
-    lines: list[dict],
-    *,
-    state: str = "complete",
-    status: str | None = None,
-    customer_record: dict | None = None,
-    guest_email: str = "guest@example.com",
-    shipping: float = 5.0,
-    tax_rate: float = 0.0,
-    created_at: str | None = None,
-    updated_at: str | None = None,
-    increment_id: str | None = None,
-) -> dict:
-    """An order as `GET /V1/orders/{id}` answers.
+@dataclass(frozen=True)
+class OrderOptions:
+    """How `order()` builds an order beyond its lines: state, customer (None: a guest), amounts and dates."""
+
+    state: str = "complete"
+    status: str | None = None
+    customer_record: dict | None = None
+    guest_email: str = "guest@example.com"
+    shipping: float = 5.0
+    tax_rate: float = 0.0
+    created_at: str | None = None
+    updated_at: str | None = None
+    increment_id: str | None = None
+
+
+def order(entity_id: int, lines: list[dict], **options: Any) -> dict:
+    """An order as `GET /V1/orders/{id}` answers; `options` are the fields of `OrderOptions`.
 
     `lines` are `{"sku", "name", "qty", "price"}` plus optional `"discount"` (a positive amount off the row)
     and `"parent_sku"`/`"parent_name"`: such a line is a configurable product's variant, stored the way
     Magento does it, as a configurable parent item (carrying the child's SKU and the price) and a simple child
     item with `parent_item_id` and price 0.
     """
-    created_at = created_at or now()
-    updated_at = updated_at or created_at
+    chosen = OrderOptions(**options)
+    state, status, customer_record = chosen.state, chosen.status, chosen.customer_record
+    guest_email, shipping, tax_rate = chosen.guest_email, chosen.shipping, chosen.tax_rate
+    increment_id = chosen.increment_id
+    created_at = chosen.created_at or now()
+    updated_at = chosen.updated_at or created_at
     items: list[dict] = []
     subtotal = discount = tax = Decimal(0)
     qty_total = Decimal(0)

@@ -26,14 +26,17 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from syncapi import errors
 from sandbox import bulk, control, seed
 from sandbox import catalog as _catalog  # noqa: F401 - registers the catalog routes
+from sandbox import customers as _customers  # noqa: F401 - registers the customer routes
+from sandbox import inventory as _inventory  # noqa: F401 - registers the source-item routes
 from sandbox import sales as _sales  # noqa: F401 - registers the sales routes
+from sandbox import store as _store  # noqa: F401 - registers the store routes
 from sandbox.auth import Authenticator
+from sandbox.errors import MagentoHttpError
 from sandbox.routing import ROUTER, Answer, Call
 from sandbox.schema import BodySchemas
-from sandbox.state import Config, MagentoHttpError, SandboxState
+from sandbox.state import Config, SandboxState
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +323,7 @@ def create_app(sandbox: Sandbox):
     controls_app = Flask("sandbox")
     controls_app.json.sort_keys = False
     controls_app.extensions["sandbox"] = sandbox
-    errors.init_app(controls_app)
+    control.init_app(controls_app)
     controls_app.register_blueprint(control.bp)
 
     @controls_app.get("/")

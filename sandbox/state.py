@@ -9,59 +9,26 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from syncapi.config import (
-    DEV_MAGENTO_ACCESS_TOKEN,
-    DEV_MAGENTO_ACCESS_TOKEN_SECRET,
-    DEV_MAGENTO_CONSUMER_KEY,
-    DEV_MAGENTO_CONSUMER_SECRET,
-)
 from sandbox import seed
 
 #: Most request-log entries kept (oldest dropped first), so a long `make run` does not grow without bound.
 MAX_LOGGED_REQUESTS = 5000
-
-
-class MagentoHttpError(Exception):
-    """An answer the way Magento gives errors: `{"message": ..., "parameters": ...}` with an HTTP status."""
-
-    def __init__(self, status: int, message: str, parameters: Any = None, *, errors: list | None = None, headers=None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.parameters = parameters
-        self.errors = errors
-        self.headers = headers or {}
-
-    def body(self) -> dict:
-        """The JSON body Magento would send."""
-        body: dict[str, Any] = {"message": self.message}
-        if self.parameters:
-            body["parameters"] = self.parameters
-        if self.errors:
-            body["errors"] = self.errors
-        return body
-
-
-def not_found_product() -> MagentoHttpError:
-    """Magento's 404 for an unknown SKU."""
-    return MagentoHttpError(404, "The product that was requested doesn't exist. Verify the product and try again.")
-
-
-def no_such_entity(field_name: str, value: Any) -> MagentoHttpError:
-    """Magento's 404 `No such entity with %fieldName = %fieldValue`."""
-    return MagentoHttpError(
-        404, "No such entity with %fieldName = %fieldValue", {"fieldName": field_name, "fieldValue": str(value)}
-    )
+#: The integration's credentials when none are given: public on purpose, they are what the service's development
+#: defaults name (see docs/deployment-checks.md), so `make run` connects with no set-up.
+CONSUMER_KEY = "sandbox-consumer-key"
+CONSUMER_SECRET = "sandbox-consumer-secret"  # noqa: S105
+ACCESS_TOKEN = "sandbox-access-token"  # noqa: S105
+ACCESS_TOKEN_SECRET = "sandbox-access-token-secret"  # noqa: S105
 
 
 @dataclass
 class Config:
     """The switches a test flips; `reset` restores the ones the sandbox started with."""
 
-    consumer_key: str = DEV_MAGENTO_CONSUMER_KEY
-    consumer_secret: str = DEV_MAGENTO_CONSUMER_SECRET
-    access_token: str = DEV_MAGENTO_ACCESS_TOKEN
-    access_token_secret: str = DEV_MAGENTO_ACCESS_TOKEN_SECRET
+    consumer_key: str = CONSUMER_KEY
+    consumer_secret: str = CONSUMER_SECRET
+    access_token: str = ACCESS_TOKEN
+    access_token_secret: str = ACCESS_TOKEN_SECRET
     #: Magento 2.4.4+ accepts an integration's access token as a bearer token only when the store allows it.
     allow_bearer: bool = False
     #: False: the async bulk routes answer 404, as on a store without Magento_WebapiAsync.
@@ -236,10 +203,8 @@ class SandboxState:
                 "attribute_set": 100,
             }
             self.attributes: dict[str, dict] = {}
-            for attribute_id, code, label, frontend_input, scope, user_defined, required, options in seed.ATTRIBUTES:
-                self.attributes[code] = attribute_record(
-                    attribute_id, code, label, frontend_input, scope, user_defined, required, options
-                )
+            for row in seed.ATTRIBUTES:
+                self.attributes[row.code] = attribute_record(row)
             self.attribute_sets: dict[int, dict] = {
                 set_id: {
                     "attribute_set_id": set_id,
@@ -316,17 +281,9 @@ class SandboxState:
             del self.requests[: len(self.requests) - MAX_LOGGED_REQUESTS]
 
 
-def attribute_record(
-    attribute_id: int,
-    code: str,
-    label: str,
-    frontend_input: str,
-    scope: str,
-    user_defined: bool,
-    required: bool,
-    options: list[tuple[int, str]],
-) -> dict:
+def attribute_record(row: seed.AttributeRow) -> dict:
     """A product attribute as `GET /V1/products/attributes/{code}` answers (the fields the service reads)."""
+    attribute_id, code, label, frontend_input, scope, user_defined, required, options = row
     return {
         "attribute_id": attribute_id,
         "attribute_code": code,
