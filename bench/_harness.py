@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sandbox import SandboxControl  # noqa: E402
 from syncapi.config import (  # noqa: E402
     DEV_MAGENTO_ACCESS_TOKEN,
     DEV_MAGENTO_ACCESS_TOKEN_SECRET,
@@ -35,7 +36,6 @@ from syncapi.config import (  # noqa: E402
 )
 from syncapi.pos import migrate as pos_migrate  # noqa: E402
 from syncapi.pos import models as m  # noqa: E402
-from sandbox import SandboxControl  # noqa: E402
 from syncapi.state import upgrade as state_upgrade  # noqa: E402
 from syncapi.webhooks.signature import SIGNATURE_HEADER, sign  # noqa: E402
 

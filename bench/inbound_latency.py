@@ -42,8 +42,8 @@ from _harness import (
     wait_for_workers,
 )
 
-from syncapi.pos import models as m
 from sandbox import SandboxControl
+from syncapi.pos import models as m
 from syncapi.webhooks.signature import SIGNATURE_HEADER, sign
 
 #: Target from the service's brief: webhook → POS row.

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Processes, service_settings, start_sandbox
 
 from app import create_app
+from sandbox import SandboxControl
 from syncapi import db, services
 from syncapi.magento import current_client, inventory, media, products
 from syncapi.magento.client import client_for, path
@@ -50,7 +51,6 @@ from syncapi.outbound import mapping
 from syncapi.pos import models as m
 from syncapi.pos.png import swatch_png
 from syncapi.runs import start_sync
-from sandbox import SandboxControl
 from syncapi.state import create_run, get_run
 
 #: Targets from the service's brief.

@@ -15,6 +15,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 
 from app import create_app
+from sandbox import SandboxControl
 from syncapi import db, services
 from syncapi.config import (
     DEV_MAGENTO_ACCESS_TOKEN,
@@ -26,7 +27,6 @@ from syncapi.pos import migrate as pos_migrate
 from syncapi.pos import models as m
 from syncapi.pos.sql import SqlPosGateway
 from syncapi.queues import QUEUE_INBOUND
-from sandbox import SandboxControl
 from syncapi.state import upgrade as state_upgrade
 from tests.conftest import TEST_API_TOKEN, base_settings
 from tests.fixtures_pos import add_product, on_hand

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox import Sandbox, SandboxControl
+from sandbox.schema import DEFAULT_SCHEMA_PATH, SCHEMA_FILE_NAME, find_schema
 from syncapi.config import (
     DEV_MAGENTO_ACCESS_TOKEN,
     DEV_MAGENTO_ACCESS_TOKEN_SECRET,
@@ -24,8 +26,6 @@ from syncapi.config import (
     Settings,
 )
 from syncapi.magento.client import MagentoClient, client_for
-from sandbox import Sandbox, SandboxControl
-from sandbox.schema import DEFAULT_SCHEMA_PATH, SCHEMA_FILE_NAME, find_schema
 
 #: Where CI keeps Adobe's admin REST schema: beside the repository, never copied into it.
 _BESIDE_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "magento" / SCHEMA_FILE_NAME

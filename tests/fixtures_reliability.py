@@ -37,11 +37,11 @@ from bench._harness import (
     start_workers,
     wait_for_workers,
 )
+from sandbox import SandboxControl
 from syncapi import db, services
 from syncapi.config import Settings
 from syncapi.pos import models as m
 from syncapi.queues import QUEUE_INBOUND
-from sandbox import SandboxControl
 from syncapi.state.models import LinkRow
 from tests.conftest import TEST_REDIS_URL
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sandbox.seed import demo_sales
 from syncapi.pos import models as m
 from syncapi.pos.seed import seed_demo
-from sandbox.seed import demo_sales
 
 
 def test_demo_sales_use_the_pos_demo_skus_prices_and_customers(pos_engine):

@@ -8,6 +8,7 @@ the systemd units with `systemd-analyze verify`.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import os
@@ -336,6 +337,37 @@ def test_build_context_holds_the_service_and_leaves_out_secrets_and_tests():
     assert not [path for path in sent if path.startswith(("tests/", "deploy/", ".git/", ".venv/"))]
     for secret in (".env", "deploy/syncapi.env", "instance/pos.db", ".venv/bin/python"):
         assert _docker_ignored(secret, patterns), secret
+
+
+def _imports_of(path: Path) -> set[str]:
+    """The absolute module names `path` imports: `import x.y`, `from x.y import z`, `importlib.import_module("x")`."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if called in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+                names.add(node.args[0].value)
+    return names
+
+
+def test_the_image_leaves_out_the_sandbox_and_the_service_never_imports_it():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    patterns = _dockerignore()
+    sandbox_files = [path for path in tracked.splitlines() if path.startswith("sandbox/")]
+    assert "sandbox/__main__.py" in sandbox_files
+    assert [path for path in sandbox_files if not _docker_ignored(path, patterns)] == []
+    service_code = [ROOT / "app.py", ROOT / "wsgi.py", *sorted((ROOT / "syncapi").rglob("*.py"))]
+    service_code += sorted((ROOT / "jobs").rglob("*.py"))
+    assert len(service_code) > 10
+    importing = {
+        str(path.relative_to(ROOT)): sorted(name for name in _imports_of(path) if name.split(".")[0] == "sandbox")
+        for path in service_code
+    }
+    assert {path: names for path, names in importing.items() if names} == {}
 
 
 # --- systemd units ----------------------------------------------------------------------------------------

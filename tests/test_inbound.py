@@ -14,10 +14,10 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select, text
 
 from jobs.inbound import META_RETRIES_LEFT
+from sandbox import seed as magento_seed
 from syncapi.logs import JsonFormatter
 from syncapi.pos import models as m
 from syncapi.queues import QUEUE_INBOUND
-from sandbox import seed as magento_seed
 
 pytestmark = pytest.mark.usefixtures("magento")
 

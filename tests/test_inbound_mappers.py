@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from sandbox import seed
 from syncapi.inbound import mappers
 from syncapi.inbound.mappers import MappingError
 from syncapi.pos.gateway import GIFT_WRAPPING_SKU, CategoryIn, CustomerIn, SaleLineIn
 from syncapi.pos.validation import valid_credit_note, valid_invoice, valid_sale
-from sandbox import seed
 
 ALICE = seed.customer(7, "alice@example.com", "Alice", "Archer", telephone="555-0101")
 

@@ -11,6 +11,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from sandbox import seed
 from syncapi.magento import MagentoClient, client_for, current_client, products
 from syncapi.magento.client import batches, path
 from syncapi.magento.errors import (
@@ -21,7 +22,6 @@ from syncapi.magento.errors import (
     format_message,
 )
 from syncapi.magento.search import Filter, SearchCriteria
-from sandbox import seed
 from tests.fixtures_magento import FAST_RETRIES, magento_test_settings
 
 UNAUTHORIZED_PRODUCTS = "The consumer isn't authorized to access Magento_Catalog::products."

@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from sandbox import seed
 from syncapi.magento import (
     attributes,
     categories,
@@ -20,7 +21,6 @@ from syncapi.magento import (
 )
 from syncapi.magento.errors import MagentoNotFoundError, MagentoPermanentError
 from syncapi.magento.search import SearchCriteria
-from sandbox import seed
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(64))

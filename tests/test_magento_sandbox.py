@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from syncapi.magento.client import auth_for
 from sandbox import Sandbox, SandboxControl
+from sandbox import state as sandbox_state
 from sandbox.routing import ROUTER
 from sandbox.schema import BodySchemas, template_key
+from syncapi import config as service_config
+from syncapi.magento.client import auth_for
 from tests.fixtures_magento import magento_test_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,3 +221,18 @@ def test_in_process_sandbox_starts_and_stops_on_a_free_port():
         assert requests.get(url + "/_sandbox/config", timeout=5).json()["allow_bearer"] is False
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/_sandbox/config", timeout=2)
+
+
+def test_default_credentials_are_the_services_development_ones():
+    """`make run` starts the sandbox with no credentials given; the service's development defaults must match."""
+    assert (
+        sandbox_state.CONSUMER_KEY,
+        sandbox_state.CONSUMER_SECRET,
+        sandbox_state.ACCESS_TOKEN,
+        sandbox_state.ACCESS_TOKEN_SECRET,
+    ) == (
+        service_config.DEV_MAGENTO_CONSUMER_KEY,
+        service_config.DEV_MAGENTO_CONSUMER_SECRET,
+        service_config.DEV_MAGENTO_ACCESS_TOKEN,
+        service_config.DEV_MAGENTO_ACCESS_TOKEN_SECRET,
+    )

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from sandbox import seed as sandbox_seed
 from syncapi.magento import customers as magento_customers
 from syncapi.magento.client import client_for
 from syncapi.pos import models as m
 from syncapi.pos.gateway import CategoryIn, iter_batches
-from sandbox import seed as sandbox_seed
 from syncapi.state import get_link
 from tests.fixtures_magento import FAST_RETRIES
 from tests.fixtures_pos import add_rows

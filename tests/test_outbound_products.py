@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sandbox import seed as sandbox_seed
 from syncapi.magento import products as magento_products
 from syncapi.magento.client import client_for
 from syncapi.outbound import mapping
@@ -19,7 +20,6 @@ from syncapi.pos import models as m
 from syncapi.pos.gateway import GIFT_WRAPPING_SKU, iter_batches
 from syncapi.pos.png import swatch_png
 from syncapi.pos.seed import PRODUCTS, STYLES
-from sandbox import seed as sandbox_seed
 from syncapi.state import delete_hashes, get_hashes
 from tests.fixtures_magento import FAST_RETRIES
 from tests.fixtures_pos import add_product, add_rows

@@ -15,10 +15,10 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select, update
 
+from sandbox import seed as magento_seed
 from syncapi import logs
 from syncapi.personal_data import purge_personal_data
 from syncapi.queues import FAILURE_TTL_S, QUEUE_DEFAULT, QUEUE_INBOUND, QUEUE_OUTBOUND
-from sandbox import seed as magento_seed
 from syncapi.state import add_error, create_run, finish_run, record_link
 from syncapi.state.models import HashRow, LinkRow, RunErrorRow, RunRow, StateBase
 from syncapi.state.personal import REDACTED
