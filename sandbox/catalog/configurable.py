@@ -27,6 +27,7 @@ def _attribute_by_id(state: SandboxState, attribute_id: Any) -> dict:
 
 
 def configurable_option(state: SandboxState, product: Product, option: dict) -> dict:
+    """`option` checked (a global dropdown, known values) and stored as Magento shows it, or Magento's 400."""
     attribute = _attribute_by_id(state, option.get("attribute_id"))
     if attribute["scope"] != "global" or attribute["frontend_input"] != "select":
         raise MagentoHttpError(

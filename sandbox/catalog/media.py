@@ -74,6 +74,7 @@ def _take_roles(gallery: list[dict], entry: dict) -> None:
 
 
 def replace_gallery(state: SandboxState, product: Product, entries: list) -> list[dict]:
+    """The gallery a save's `media_gallery_entries` leave: uploads stored, kept entries updated, the rest gone."""
     by_id = {e["id"]: e for e in product.media}
     by_file = {e["file"]: e for e in product.media}
     entries = [entry for entry in entries if isinstance(entry, dict)]

@@ -61,6 +61,7 @@ def render_product(state: SandboxState, product: Product, store: str) -> dict:
 
 
 def find_product(state: SandboxState, sku: str) -> Product:
+    """The product with SKU `sku`, or Magento's 404."""
     product = state.products.get(sku)
     if product is None:
         raise not_found_product()
