@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 from sqlalchemy import ColumnElement, Select, func, select, union
 
@@ -28,10 +28,8 @@ from syncapi.pos.gateway import (
 )
 from syncapi.pos.models import utcnow
 from syncapi.pos.sql import rows as r
-from syncapi.pos.sql.common import SqlGatewayBase, database_errors
+from syncapi.pos.sql.common import SqlGatewayBase, T, database_errors
 from syncapi.pos.sql.times import after_cursor, check_cursor, check_limit, comparable_time, later, near
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
