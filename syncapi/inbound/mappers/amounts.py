@@ -8,19 +8,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from syncapi.inbound.mappers.values import (
-    PRODUCT_TYPE_BUNDLE,
-    MappingError,
-    item_key,
-    money,
-    text_of,
-)
-from syncapi.pos.gateway import (
-    TENDER_GIFT_CARD,
-    TENDER_REWARD_POINTS,
-    TENDER_STORE_CREDIT,
-    SaleTenderIn,
-)
+from syncapi.inbound.mappers.values import PRODUCT_TYPE_BUNDLE, MappingError, item_key, money, text_of
+from syncapi.pos.gateway import TENDER_GIFT_CARD, TENDER_REWARD_POINTS, TENDER_STORE_CREDIT, SaleTenderIn
 
 CENT = Decimal("0.01")
 #: Magento's tenders besides what the customer paid (Adobe Commerce), as (base amount field, POS tender type).

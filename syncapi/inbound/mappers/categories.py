@@ -5,15 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncapi.inbound.mappers.values import (
-    MappingError,
-    magento_id,
-    optional_id,
-    text_of,
-)
-from syncapi.pos.gateway import (
-    CategoryIn,
-)
+from syncapi.inbound.mappers.values import MappingError, magento_id, optional_id, text_of
+from syncapi.pos.gateway import CategoryIn
 
 #: Magento's category levels 0 ("Root Catalog") and 1 (a store's root, "Default Category") are not shop
 #: categories: the POS has no counterpart for them.

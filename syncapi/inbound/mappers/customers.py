@@ -5,15 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncapi.inbound.mappers.values import (
-    MappingError,
-    is_true,
-    magento_id,
-    text_of,
-)
-from syncapi.pos.gateway import (
-    CustomerIn,
-)
+from syncapi.inbound.mappers.values import MappingError, is_true, magento_id, text_of
+from syncapi.pos.gateway import CustomerIn
 
 
 def order_customer(order: Mapping[str, Any]) -> CustomerIn:

@@ -8,22 +8,9 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from syncapi.inbound.mappers.amounts import (
-    CENT,
-    base_amount,
-    cents,
-)
-from syncapi.inbound.mappers.values import (
-    PRODUCT_TYPE_BUNDLE,
-    MappingError,
-    is_true,
-    item_key,
-    money,
-    text_of,
-)
-from syncapi.pos.gateway import (
-    SaleLineIn,
-)
+from syncapi.inbound.mappers.amounts import CENT, base_amount, cents
+from syncapi.inbound.mappers.values import PRODUCT_TYPE_BUNDLE, MappingError, is_true, item_key, money, text_of
+from syncapi.pos.gateway import SaleLineIn
 
 #: Product types whose order items carry no stock: Magento's `is_virtual` says the same per item.
 VIRTUAL_PRODUCT_TYPES = frozenset({"virtual", "downloadable"})

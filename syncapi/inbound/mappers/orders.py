@@ -19,13 +19,7 @@ from syncapi.inbound.mappers.amounts import (
 )
 from syncapi.inbound.mappers.customers import order_customer
 from syncapi.inbound.mappers.lines import sale_lines
-from syncapi.inbound.mappers.values import (
-    MappingError,
-    magento_id,
-    money,
-    parse_magento_time,
-    text_of,
-)
+from syncapi.inbound.mappers.values import MappingError, magento_id, money, parse_magento_time, text_of
 from syncapi.pos.gateway import (
     DEFAULT_PAYMENT_METHOD,
     GIFT_WRAPPING_SKU,
