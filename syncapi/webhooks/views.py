@@ -115,12 +115,20 @@ def receive_magento(event_name: str | None = None):
         metrics.count_webhook(OTHER, UNAUTHENTICATED if exc.status == 401 else exc.status)
         # Nothing the client chose is kept: no event name from the path, no id from the headers.
         _log(
-            logging.WARNING, "webhook rejected", started, status="rejected", http_status=exc.status, reason=exc.message
+            logging.WARNING,
+            "webhook rejected",
+            started,
+            Answer(status="rejected", http_status=exc.status, reason=exc.message),
         )
         return error_response(exc.status, exc.message)
     except SenderRetryError as exc:
         metrics.count_webhook(OTHER, 503)
-        _log(logging.ERROR, "webhook not checked", started, status="unavailable", http_status=503, reason=str(exc))
+        _log(
+            logging.ERROR,
+            "webhook not checked",
+            started,
+            Answer(status="unavailable", http_status=503, reason=str(exc)),
+        )
         return _unavailable(str(exc))
 
     header_id = safe_id(request.headers.get(ADOBE_EVENT_ID_HEADER))
@@ -142,11 +150,13 @@ def receive_magento(event_name: str | None = None):
         logging.INFO,
         "webhook",
         started,
-        event=outcome.event,
-        delivery_id=delivery_id,
-        job_id=enqueued.job_id,
-        status=enqueued.status,
-        http_status=202,
+        Answer(
+            event=outcome.event,
+            delivery_id=delivery_id,
+            job_id=enqueued.job_id,
+            status=enqueued.status,
+            http_status=202,
+        ),
     )
     return jsonify(status=enqueued.status, job_id=enqueued.job_id), 202
 
@@ -185,8 +195,7 @@ def _receive_batch(intake: Intake, events: list, event_name: str | None, started
         logging.WARNING if bad else logging.INFO,
         "webhook batch",
         started,
-        status="batch",
-        http_status=202 if queued else 200,
+        Answer(status="batch", http_status=202 if queued else 200),
         events=len(events),
         queued=sum(answer["status"] == "queued" for answer in answers),
         rejected=len(bad),
@@ -239,10 +248,7 @@ def _ignored(outcome: Ignored, delivery_id: str | None, started: float):
         logging.INFO,
         "webhook ignored",
         started,
-        event=outcome.event,
-        delivery_id=delivery_id,
-        status="ignored",
-        http_status=200,
+        Answer(event=outcome.event, delivery_id=delivery_id, status="ignored", http_status=200),
     )
     return jsonify(
         status="ignored", message=f"event {outcome.event!r} is not one this service handles; nothing was queued"
@@ -255,11 +261,7 @@ def _queue_unavailable(exc: Exception, event: str, delivery_id: str | None, star
         logging.ERROR,
         "webhook not queued",
         started,
-        event=event,
-        delivery_id=delivery_id,
-        status="unavailable",
-        http_status=503,
-        reason=str(exc),
+        Answer(event=event, delivery_id=delivery_id, status="unavailable", http_status=503, reason=str(exc)),
     )
     return _unavailable("the job queue cannot be reached, so this delivery was not accepted; send it again later")
 
@@ -355,38 +357,35 @@ def _rejected(exc: WebhookRejectedError, delivery_id: str | None, started: float
         logging.WARNING,
         "webhook rejected",
         started,
-        event=exc.event,
-        delivery_id=delivery_id,
-        status="rejected",
-        http_status=exc.status,
-        reason=exc.message,
+        Answer(event=exc.event, delivery_id=delivery_id, status="rejected", http_status=exc.status, reason=exc.message),
     )
     return error_response(exc.status, exc.message)
 
 
-def _log(
-    level: int,
-    message: str,
-    started: float,
-    *,
-    status,
-    http_status,
-    event=None,
-    delivery_id=None,
-    job_id=None,
-    reason=None,
-    **more,
-) -> None:
+@dataclass(frozen=True)
+class Answer:
+    """What one webhook request came to: the fields every webhook log line carries."""
+
+    status: str
+    http_status: int
+    event: str | None = None
+    delivery_id: str | None = None
+    job_id: str | None = None
+    #: Why it was refused or not queued; left out of the line when there is none.
+    reason: str | None = None
+
+
+def _log(level: int, message: str, started: float, answer: Answer, **more) -> None:
     """One JSON log line per webhook, with the ids as fields; never the signature or the secret."""
     fields = {
-        "event": event,
-        "delivery_id": delivery_id,
-        "job_id": job_id,
-        "status": status,
-        "http_status": http_status,
+        "event": answer.event,
+        "delivery_id": answer.delivery_id,
+        "job_id": answer.job_id,
+        "status": answer.status,
+        "http_status": answer.http_status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         **more,
     }
-    if reason is not None:
-        fields["reason"] = reason
+    if answer.reason is not None:
+        fields["reason"] = answer.reason
     log.log(level, message, extra=fields)
