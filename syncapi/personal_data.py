@@ -166,10 +166,8 @@ def forget_customer_command(email: str) -> None:
     if "@" not in email or email.startswith("@") or email.endswith("@") or any(c.isspace() for c in email):
         raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
     svc = current_app.extensions["services"]
-    from syncapi.pos import current_gateway
-
     try:
-        pos_customer = current_gateway().find_customer(email=email)
+        pos_customer = svc.pos.find_customer(email=email)
         sales = _sales_of(svc.pos_engine, pos_customer.id) if pos_customer is not None else 0
     except SQLAlchemyError as exc:
         raise click.ClickException(f"POS database: {str(exc).splitlines()[0]}") from exc
