@@ -13,7 +13,7 @@ from __future__ import annotations
 from jobs.dispatch import JOBS
 from syncapi import services
 from syncapi.config import Settings
-from syncapi.personal_data import purge_personal_data
+from syncapi.personal_data import purge_expired
 from syncapi.queues import QUEUE_DEFAULT
 from syncapi.run_lifecycle import scheduled_intervals, start_scheduled_run
 from syncapi.state.run_history import prune_runs
@@ -34,6 +34,11 @@ def prune_history() -> int:
     """Delete finished runs older than RUN_HISTORY_DAYS; returns how many."""
     svc = services.current()
     return prune_runs(svc.state_engine, svc.settings.run_history_days)
+
+
+def purge_personal_data() -> dict[str, int]:
+    """Clear personal data older than PERSONAL_DATA_DAYS (docs/personal-data.md); counts by kind."""
+    return purge_expired(services.current())
 
 
 def register_schedule(cron, settings: Settings) -> list[str]:

@@ -321,9 +321,17 @@ def test_schedule_jobs_queued_under_their_old_paths_still_run(app_with_state, re
     queue = Queue(QUEUE_DEFAULT, connection=redis)
     tick = queue.enqueue("syncapi.runs.start_scheduled", "stock", job_id="old-tick")
     prune = queue.enqueue("syncapi.runs.prune_history", job_id="old-prune")
+    purge = queue.enqueue("syncapi.personal_data.purge_personal_data", job_id="old-purge")
     assert (tick.func_name, prune.func_name) == ("syncapi.runs.start_scheduled", "syncapi.runs.prune_history")
     _work(redis, QUEUE_DEFAULT)
     (run,) = list_runs(svc.state_engine)
     assert (run.kind, run.trigger, run.job_id) == ("stock", "schedule", "sync-stock-scheduled")
     assert Job.fetch("old-tick", connection=redis).return_value()["run_id"] == run.run_id
     assert Job.fetch("old-prune", connection=redis).get_status() == JobStatus.FINISHED
+    assert purge.func_name == "syncapi.personal_data.purge_personal_data"
+    assert Job.fetch("old-purge", connection=redis).return_value() == {
+        "link_errors": 0,
+        "run_errors": 0,
+        "run_reasons": 0,
+        "failed_jobs": 0,
+    }
