@@ -1,6 +1,6 @@
-"""The service's own state: links, runs, watermarks and hashes in SQL; announced changes in Redis.
+"""The service's own state: links, run history, watermarks and hashes in SQL; announced changes in Redis.
 
-Every function takes the engine (`services.current().state_engine`) or the Redis connection first, opens its
+Every function takes the engine (`Services.state_engine`) or the Redis connection first, opens its
 own short transaction, and raises ValueError on bad input before writing anything. The tables are created
 and upgraded by `upgrade(engine)` (also `flask --app app state init`).
 
