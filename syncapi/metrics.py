@@ -165,3 +165,18 @@ def warn(message: str) -> None:
     if now - _last_warning >= WARN_EVERY_S:
         _last_warning = now
         log.warning(message)
+
+
+class Metrics:
+    """The recorders above bound to one Redis connection: a process's `Services.metrics`."""
+
+    def __init__(self, connection: redis_lib.Redis):
+        self.connection = connection
+
+    def count_webhook(self, event: str, status: str | int) -> None:
+        """See `count_webhook`."""
+        count_webhook(event, status, connection=self.connection)
+
+    def count_items(self, kind: str, outcome: str, n: int = 1) -> None:
+        """See `count_items`."""
+        count_items(kind, outcome, n, connection=self.connection)

@@ -44,7 +44,6 @@ from rq import get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from syncapi import metrics
 from syncapi.queues import QUEUE_INBOUND, QUEUE_OUTBOUND, QueueUnavailableError, job_id
 from syncapi.services import Services
 from syncapi.state import announced
@@ -337,7 +336,7 @@ class RunRecorder:
                 self._errors[:0] = errors
             raise
         for outcome, value in counts.items():
-            metrics.count_items(self.kind, outcome, value, connection=self.svc.redis)
+            self.svc.metrics.count_items(self.kind, outcome, value)
 
     def _maybe_flush(self) -> None:
         if len(self._errors) >= FLUSH_ERRORS or time.monotonic() - self._flushed_at >= FLUSH_INTERVAL_S:

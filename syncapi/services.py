@@ -19,12 +19,13 @@ from sqlalchemy.engine import Engine
 from syncapi import db, queues
 from syncapi.config import Settings
 from syncapi.magento.client import MagentoClient, client_for
+from syncapi.metrics import Metrics
 from syncapi.pos import gateway_for
 from syncapi.pos.gateway import PosGateway
 
 
 class Services:
-    """Settings plus the connections and clients built from them; the Magento client and POS gateway on first use."""
+    """Settings plus the connections, clients and metrics built from them (Magento client and POS gateway lazily)."""
 
     def __init__(self, settings: Settings):
         self.settings: Settings = settings
@@ -32,6 +33,7 @@ class Services:
         self.queues: queues.Queues = queues.Queues(self.redis, settings)
         self.pos_engine: Engine = db.engine_for(settings.pos_database_url)
         self.state_engine: Engine = db.engine_for(settings.state_url)
+        self.metrics: Metrics = Metrics(self.redis)
 
     @cached_property
     def magento(self) -> MagentoClient:

@@ -85,7 +85,7 @@ def init_app(app) -> None:
 
 
 def _count_webhook(event: str, status: str | int) -> None:
-    metrics.count_webhook(event, status, connection=current_app.extensions["services"].redis)
+    current_app.extensions["services"].metrics.count_webhook(event, status)
 
 
 @bp.before_request
