@@ -45,6 +45,8 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_house.py::test_no_import_cycles
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

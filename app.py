@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,15 +15,15 @@ from syncapi import (
     health,
     home,
     logs,
-    metrics,
+    metrics_view,
     personal_data,
     services,
+    sync_cli,
     webhook_cli,
     webhooks,
 )
-from syncapi.config import EXIT_BAD_SETTINGS, Settings, SettingsError
+from syncapi.config import Settings, load_settings
 from syncapi.magento import cli as magento_cli
-from syncapi.outbound import cli as sync_cli
 from syncapi.pos import cli as pos_cli
 from syncapi.state import cli as state_cli
 
@@ -56,20 +55,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     state_cli.init_app(app)
     api.init_app(app)
     dashboard.init_app(app)
-    metrics.init_app(app)
+    metrics_view.init_app(app)
     magento_cli.init_app(app)
     sync_cli.init_app(app)
     personal_data.init_app(app)
     webhook_cli.init_app(app)
     return app
-
-
-def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Settings from the environment; on a bad or missing one, print its one line and exit with code 3."""
-    try:
-        return Settings.from_env(overrides=overrides)
-    except SettingsError as exc:
-        if overrides is not None:
-            raise
-        print(f"syncapi: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(EXIT_BAD_SETTINGS) from None

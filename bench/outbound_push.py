@@ -43,14 +43,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Processes, service_settings, start_sandbox
 
 from app import create_app
+from jobs.dispatch import start_sync
 from sandbox import SandboxControl
 from syncapi import db, services
-from syncapi.magento import current_client, inventory, media, products
+from syncapi.magento import inventory, media, products
 from syncapi.magento.client import client_for, path
 from syncapi.outbound import mapping
 from syncapi.pos import models as m
 from syncapi.pos.png import swatch_png
-from syncapi.runs import start_sync
 from syncapi.state import create_run, get_run
 
 #: Targets from the service's brief.
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade(naive_engine)
         sample = generate_catalogue(naive_engine, args.baseline_sample, prefix="NAIVE")
         sample = [sku for sku in sample if "STYLE" not in sku]
-        calls = CallCounter(current_client().session)
+        calls = CallCounter(app.extensions["services"].magento.session)
         full_s, run = push_in_process(app, "products")
         print(f"full push: {full_s:.1f} s, run {run.status} {run.counts}, calls {dict(calls.counts)}", flush=True)
         if run.status != "succeeded":

@@ -31,9 +31,7 @@ from syncapi.inbound.importers import (
     record_failure,
 )
 from syncapi.inbound.mappers import MappingError, magento_id
-from syncapi.magento import current_client
-from syncapi.pos import current_gateway
-from syncapi.state import runs as runs_store
+from syncapi.state import run_history as runs_store
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +45,6 @@ RUN_KIND_OF_ENTITY = {
     ENTITY_CUSTOMER: runs_store.KIND_CUSTOMERS,
     ENTITY_CATEGORY: runs_store.KIND_CATEGORIES,
 }
-#: Name under which a process's services keep the importer.
-SERVICES_KEY = "inbound_importer"
 
 
 def import_order(order_id: int) -> dict:
@@ -76,11 +72,21 @@ def import_category(category_id: int) -> dict:
     return _import(ENTITY_CATEGORY, category_id)
 
 
+#: The import job of each entity: what the webhooks (`syncapi.webhooks.events`) and the reconcile queue.
+IMPORT_JOBS = {
+    ENTITY_ORDER: import_order,
+    ENTITY_INVOICE: import_invoice,
+    ENTITY_CREDITMEMO: import_creditmemo,
+    ENTITY_CUSTOMER: import_customer,
+    ENTITY_CATEGORY: import_category,
+}
+
+
 def importer_for(svc: services.Services) -> Importer:
-    """The importer over this process's Magento client, POS gateway and state database."""
+    """The importer over `svc`'s Magento client, POS gateway and state database."""
     return Importer(
-        current_client(),
-        current_gateway(),
+        svc.magento,
+        svc.pos,
         svc.state_engine,
         svc.settings.order_write_states,
         pos_currency=svc.settings.pos_currency,
@@ -101,7 +107,7 @@ def _import(entity: str, raw_id: object) -> dict:
     fields = {"job_id": job_id, "entity": entity, "magento_id": record_id}
     svc = services.current()
     try:
-        outcome: ImportOutcome = svc.extra(SERVICES_KEY, importer_for).run(entity, record_id)  # noqa: S610 - not Django
+        outcome: ImportOutcome = importer_for(svc).run(entity, record_id)
     except PermanentImportError as exc:
         _stop_retries(job)
         _record_failure(svc, entity, record_id, exc.reason, will_retry=False, fields=fields)

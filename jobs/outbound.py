@@ -1,23 +1,37 @@
 """Pushes to Magento, one job per kind: `push_<kind>(run_id, full=False, keys=None, force=False)`.
 
-`syncapi.runs.start_sync` stores the run and queues these on the "outbound" queue (the operator API, the cron
+`jobs.dispatch.start_sync` stores the run and queues these on the "outbound" queue (the operator API, the cron
 schedule, the POS's announcements and `flask sync` all go through it; `flask sync` calls them directly). A run
 announced by the POS takes its keys from the announcements. The work itself is in `syncapi.outbound`. Stock and
-price SKUs not in Magento yet are kept for after the next product push, which queues a run for them.
+price SKUs not in Magento yet are kept for after the next product push, which queues a run for them
+(`requeue_deferred`).
 """
 
 from __future__ import annotations
 
+import logging
+
 from syncapi import services
 from syncapi.outbound import PUSHES, push_context, waiting
-from syncapi.runs import DEFERRABLE_KINDS, requeue_deferred, run_context
-from syncapi.state import TRIGGER_ANNOUNCED
-from syncapi.state.runs import KIND_PRODUCTS
+from syncapi.outbound.waiting import waiting_skus
+from syncapi.run_lifecycle import DEFERRABLE_KINDS, MAX_KEYS, enqueue_run, run_context
+from syncapi.services import Services
+from syncapi.state.run_history import (
+    KIND_CATEGORIES,
+    KIND_CUSTOMERS,
+    KIND_PRICES,
+    KIND_PRODUCTS,
+    KIND_STOCK,
+    TRIGGER_ANNOUNCED,
+    TRIGGER_DEFERRED,
+)
+
+log = logging.getLogger(__name__)
 
 
 def _push(kind: str, run_id: int, full: bool, keys: list[str] | None, force: bool) -> dict[str, int]:
     svc = services.current()
-    with run_context(svc, run_id) as recorder:
+    with run_context(svc, run_id, jobs=PUSH_JOBS) as recorder:
         if recorder.trigger == TRIGGER_ANNOUNCED:
             keys = recorder.announced_keys()
             if not keys:
@@ -33,24 +47,53 @@ def _push(kind: str, run_id: int, full: bool, keys: list[str] | None, force: boo
 
 def push_products(run_id: int, full: bool = False, keys: list[str] | None = None, force: bool = False) -> dict:
     """Push products (with variants, attributes, images; new products' prices and stock) to Magento."""
-    return _push("products", run_id, full, keys, force)
+    return _push(KIND_PRODUCTS, run_id, full, keys, force)
 
 
 def push_stock(run_id: int, full: bool = False, keys: list[str] | None = None, force: bool = False) -> dict:
     """Push the POS's on-hand at POS_LOCATION_CODE to Magento's source items."""
-    return _push("stock", run_id, full, keys, force)
+    return _push(KIND_STOCK, run_id, full, keys, force)
 
 
 def push_prices(run_id: int, full: bool = False, keys: list[str] | None = None, force: bool = False) -> dict:
     """Push base and special prices to Magento."""
-    return _push("prices", run_id, full, keys, force)
+    return _push(KIND_PRICES, run_id, full, keys, force)
 
 
 def push_categories(run_id: int, full: bool = False, keys: list[str] | None = None, force: bool = False) -> dict:
     """Push the POS category tree to Magento."""
-    return _push("categories", run_id, full, keys, force)
+    return _push(KIND_CATEGORIES, run_id, full, keys, force)
 
 
 def push_customers(run_id: int, full: bool = False, keys: list[str] | None = None, force: bool = False) -> dict:
     """Push POS customers to Magento."""
-    return _push("customers", run_id, full, keys, force)
+    return _push(KIND_CUSTOMERS, run_id, full, keys, force)
+
+
+#: The job of each push kind: what a run of one kind may start for another (a first run waiting for it, the
+#: stock and prices waiting for their product).
+PUSH_JOBS = {
+    KIND_PRODUCTS: push_products,
+    KIND_STOCK: push_stock,
+    KIND_PRICES: push_prices,
+    KIND_CATEGORIES: push_categories,
+    KIND_CUSTOMERS: push_customers,
+}
+
+
+def requeue_deferred(svc: Services) -> dict[str, list[int | None]]:
+    """After a product push: start a run for the stock and the prices of the SKUs waiting for their product;
+    the run ids by kind. The SKUs stay waiting in the state database until a run settles them, so a run that
+    could not be queued loses nothing (the next product push or scheduled run takes them)."""
+    started: dict[str, list[int | None]] = {}
+    for kind in DEFERRABLE_KINDS:
+        skus = waiting_skus(svc.state_engine, kind)
+        for start in range(0, len(skus), MAX_KEYS):
+            chunk = skus[start : start + MAX_KEYS]
+            try:
+                run = enqueue_run(svc, PUSH_JOBS[kind], kind, TRIGGER_DEFERRED, keys=chunk)
+            except Exception:
+                log.exception("could not queue the waiting SKUs; they keep waiting", extra={"kind": kind})
+                continue
+            started.setdefault(kind, []).append(run.run_id)
+    return started

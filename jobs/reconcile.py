@@ -4,15 +4,16 @@ by `POST /api/v1/sync/sales` and by `flask sync sales`."""
 
 from __future__ import annotations
 
+from jobs.inbound import IMPORT_JOBS
+from jobs.outbound import PUSH_JOBS
 from syncapi import services
 from syncapi.inbound.reconcile import reconcile
-from syncapi.magento import current_client
-from syncapi.runs import run_context
+from syncapi.run_lifecycle import run_context
 
 
 def reconcile_sales(run_id: int, full: bool = False) -> dict:
     """Queue imports for the orders, invoices, credit memos and customers changed since the last poll (all with
     `full`); what was done per entity."""
     svc = services.current()
-    with run_context(svc, run_id) as run:
-        return reconcile(svc, current_client(), run, full=full)
+    with run_context(svc, run_id, jobs=PUSH_JOBS) as run:
+        return reconcile(svc, svc.magento, run, imports=IMPORT_JOBS, full=full)

@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -461,3 +462,17 @@ def _environment_with_dotenv() -> dict[str, str]:
     values = {k: v for k, v in dotenv_values(path).items() if v is not None} if os.path.exists(path) else {}
     values.update(os.environ)
     return values
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the environment; on a bad or missing one, print its one line and exit with code 3.
+
+    With `overrides` (tests, `create_app(config)`), a bad setting raises `SettingsError` instead.
+    """
+    try:
+        return Settings.from_env(overrides=overrides)
+    except SettingsError as exc:
+        if overrides is not None:
+            raise
+        print(f"syncapi: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_BAD_SETTINGS) from None

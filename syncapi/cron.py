@@ -1,5 +1,7 @@
 """The cron process: `python -m syncapi.cron` (what `rq cron jobs/schedule.py` does, kept single).
 
+It builds its `Services` once at start and registers the schedule of `jobs.periodic` with its scheduler.
+
 Only one cron process may enqueue the periodic jobs, or every push would run twice. It holds a Redis lock
 (`syncapi:cron:lock`, renewed while it lives, expiring `CRON_LOCK_TTL_S` after it dies); a second cron process
 waits for the lock instead of scheduling, so a standby can run on another machine.
@@ -13,14 +15,14 @@ import socket
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from rq.cron import CronScheduler
 
-from app import load_settings
+from jobs.dispatch import plan_first_runs
+from jobs.periodic import register_schedule
 from syncapi import logs, services
-from syncapi.queues import connect_redis
-from syncapi.runs import plan_first_runs, scheduled_intervals
+from syncapi.config import load_settings
+from syncapi.run_lifecycle import scheduled_intervals
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,6 @@ CRON_LOCK_TTL_S = 30
 EXIT_LOCK_LOST = 75
 #: Seconds between renewals of the lock, and between attempts to take it.
 CRON_LOCK_RENEW_S = 10
-SCHEDULE_PATH = Path(__file__).resolve().parent.parent / "jobs" / "schedule.py"
 
 
 class CronLock:
@@ -81,12 +82,12 @@ class CronLock:
 
 
 def main() -> int:
-    """Wait for the cron lock, then enqueue the periodic jobs of `jobs/schedule.py` until stopped."""
+    """Wait for the cron lock, then enqueue the periodic jobs of `jobs.periodic` until stopped."""
     settings = load_settings()
     logs.configure(settings)
     logs.log_startup(settings, "cron")
-    services.install(services.Services(settings))
-    connection = connect_redis(settings.redis_url)
+    svc = services.install(services.Services(settings))  # what the periodic jobs run in this process read
+    connection = svc.redis
     lock = CronLock(connection, f"{socket.gethostname()}:{os.getpid()}")
     waiting_logged = False
     while not lock.acquire():
@@ -98,10 +99,10 @@ def main() -> int:
     log.info("cron lock taken; scheduling", extra={"owner": lock.owner})
     try:
         scheduler = CronScheduler(connection=connection, logging_level=settings.log_level.upper())
-        scheduler.load_config_from_file(str(SCHEDULE_PATH))
+        register_schedule(scheduler, settings)
         kinds = [kind for kind, interval_s in scheduled_intervals(settings).items() if interval_s > 0]
         try:
-            plan_first_runs(services.current(), kinds)
+            plan_first_runs(svc, kinds)
         except Exception:  # the schedule still runs every kind, only not in order
             log.exception("could not plan the first runs; the schedule starts them as usual")
         else:

@@ -1,8 +1,8 @@
 """Customers' personal data held by the service itself: kept PERSONAL_DATA_DAYS at most, forgotten on request.
 
-- `purge_personal_data()`, a periodic job of the cron schedule, clears link errors, run errors and run failure
-  reasons older than PERSONAL_DATA_DAYS, and deletes failed jobs (whose errors may quote a customer) older than
-  that; new failed jobs expire by then anyway (their failure TTL).
+- `purge_expired(svc)`, run by the cron schedule's job `jobs.periodic.purge_personal_data`, clears link errors,
+  run errors and run failure reasons older than PERSONAL_DATA_DAYS, and deletes failed jobs (whose errors may
+  quote a customer) older than that; new failed jobs expire by then anyway (their failure TTL).
 - `flask --app app forget customer EMAIL` removes what the service holds about one customer: their links and
   hashes, every stored error, reason or job that quotes the email, in the state database and in Redis; then says
   what the POS and Magento still hold, which their own processes must erase.
@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncapi import services
 from syncapi.queues import QUEUE_NAMES
+from syncapi.services import Services
 from syncapi.state.personal import forget_customer_in_state, text_mentions
 from syncapi.state.personal import purge_personal_data as purge_state
 
@@ -53,14 +54,18 @@ class RedisForgotten:
     keys: list[str] = field(default_factory=list)
 
 
-def purge_personal_data() -> dict[str, int]:
-    """A job for the cron schedule: clear personal data older than PERSONAL_DATA_DAYS; counts by kind."""
-    svc = services.current()
+def purge_expired(svc: Services) -> dict[str, int]:
+    """Clear personal data older than PERSONAL_DATA_DAYS; counts by kind."""
     days = svc.settings.personal_data_days
     counts = purge_state(svc.state_engine, days)
     counts["failed_jobs"] = purge_failed_jobs(svc.queues.connection, days)
     log.info("personal data older than the retention cleared", extra={"days": days, **counts})
     return counts
+
+
+def purge_personal_data() -> dict[str, int]:
+    """The purge job's old path (`jobs.periodic.purge_personal_data` now), kept one release for queued jobs."""
+    return purge_expired(services.current())
 
 
 def purge_failed_jobs(connection: redis_lib.Redis, older_than_days: int) -> int:
@@ -166,10 +171,8 @@ def forget_customer_command(email: str) -> None:
     if "@" not in email or email.startswith("@") or email.endswith("@") or any(c.isspace() for c in email):
         raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
     svc = current_app.extensions["services"]
-    from syncapi.pos import current_gateway
-
     try:
-        pos_customer = current_gateway().find_customer(email=email)
+        pos_customer = svc.pos.find_customer(email=email)
         sales = _sales_of(svc.pos_engine, pos_customer.id) if pos_customer is not None else 0
     except SQLAlchemyError as exc:
         raise click.ClickException(f"POS database: {str(exc).splitlines()[0]}") from exc

@@ -20,6 +20,7 @@ from rq.job import Job, JobStatus
 from rq.utils import get_call_string, now, utcformat
 
 from syncapi.config import Settings
+from syncapi.metrics import Counted, observe_job
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +86,6 @@ class Enqueued:
 
     job_id: str
     status: str
-
-
-@dataclass(frozen=True)
-class Counted:
-    """A counter hash field to add 1 to by an enqueue's outcome: `queued_field` or `duplicate_field` of `key`."""
-
-    key: str
-    queued_field: str
-    duplicate_field: str
 
 
 _QUEUED, _DUPLICATE, _HELD_BY_FINISHED_JOB = 1, 0, 2
@@ -269,19 +261,15 @@ def _seconds_since_start(job: Job) -> float:
 
 def record_job_success(job: Job, connection, result) -> None:
     """rq success callback: count the job and its duration in the shared metrics."""
-    from syncapi import metrics
-
-    metrics.observe_job(job.func_name, "succeeded", _seconds_since_start(job), connection=connection)
+    observe_job(job.func_name, "succeeded", _seconds_since_start(job), connection=connection)
 
 
 def log_job_failure(job: Job, connection, exc_type, exc_value, traceback) -> None:
     """rq failure callback: one log line per failed attempt with the job id and the reason, and the metrics."""
-    from syncapi import metrics
-
     # rq calls this before it decrements `retries_left`, so a positive value means another attempt follows.
     outcome = "retried" if job.retries_left else "failed"
     log.error(
         "job failed" if outcome == "failed" else "job failed; will retry",
         extra={"job_id": job.id, "func": job.func_name, "error": f"{exc_type.__name__}: {exc_value}"},
     )
-    metrics.observe_job(job.func_name, outcome, _seconds_since_start(job), connection=connection)
+    observe_job(job.func_name, outcome, _seconds_since_start(job), connection=connection)

@@ -1,33 +1,55 @@
-"""The resources a process works with, built once from the settings.
+"""The parts a process works with, built once from the settings and handed down.
 
-The web app builds one `Services` in `create_app`; a worker or the cron process builds one on first use from
-the environment. Jobs reach theirs through `current()`, so they take only ids and primitives as arguments.
+Each process builds one `Services` in one place: the web app in `create_app`, the worker in
+`syncapi.worker.main`, the cron process in `syncapi.cron.main`, and a command line run through the app it
+builds. Views, jobs and commands pass it (or the one part they need) to the flows they call; nothing looks a
+part up by name.
+
+Jobs take only ids and primitives as arguments, so a job reaches its process's `Services` through `current()`:
+the one holder per process, installed by the process at start (and built from the environment on first use
+by a worker that did not install one, such as a plain `rq worker`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
 
 from syncapi import db, queues
 from syncapi.config import Settings
+from syncapi.magento.client import MagentoClient, client_for
+from syncapi.metrics import Metrics
+from syncapi.pos import gateway_for
+from syncapi.pos.gateway import PosGateway
 
 
 class Services:
-    """Settings plus the connections built from them; the parts other packages add are built lazily."""
+    """Settings plus the connections, clients and metrics built from them (Magento client and POS gateway lazily)."""
 
     def __init__(self, settings: Settings):
-        self.settings = settings
+        self.settings: Settings = settings
         self.redis = queues.connect_redis(settings.redis_url)
-        self.queues = queues.Queues(self.redis, settings)
-        self.pos_engine = db.engine_for(settings.pos_database_url)
-        self.state_engine = db.engine_for(settings.state_url)
-        self._extra: dict[str, Any] = {}
+        self.queues: queues.Queues = queues.Queues(self.redis, settings)
+        self.pos_engine: Engine = db.engine_for(settings.pos_database_url)
+        self.state_engine: Engine = db.engine_for(settings.state_url)
+        self.metrics: Metrics = Metrics(self.redis)
 
-    def extra(self, name: str, factory):
-        """The part called `name`, built by `factory(self)` the first time it is asked for."""
-        if name not in self._extra:
-            self._extra[name] = factory(self)
-        return self._extra[name]
+    @cached_property
+    def magento(self) -> MagentoClient:
+        """The process's Magento client (one HTTP session, shared by its jobs)."""
+        return client_for(self.settings)
+
+    @cached_property
+    def pos(self) -> PosGateway:
+        """The POS gateway over the POS database, at POS_LOCATION_CODE."""
+        return gateway_for(self.pos_engine, self.settings.pos_location_code)
+
+    def close(self) -> None:
+        """Close the Magento client's session if one was opened."""
+        client = self.__dict__.get("magento")
+        if client is not None:
+            client.close()
 
 
 _current: Services | None = None
@@ -41,7 +63,7 @@ def install(services: Services) -> Services:
 
 
 def current() -> Services:
-    """This process's services, built from the environment the first time."""
+    """This process's services, built from the environment the first time if the process installed none."""
     if _current is None:
         return install(Services(Settings.from_env()))
     return _current

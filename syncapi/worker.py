@@ -19,8 +19,8 @@ from rq.defaults import DEFAULT_JOB_MONITORING_INTERVAL
 from rq.worker import BaseWorker, WorkerStatus
 from rq.worker_pool import WorkerPool
 
-from app import load_settings
 from syncapi import logs, services
+from syncapi.config import load_settings
 from syncapi.queues import QUEUE_NAMES, connect_redis
 
 log = logging.getLogger(__name__)

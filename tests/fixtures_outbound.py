@@ -14,6 +14,7 @@ import pytest
 from rq import SimpleWorker
 
 from app import create_app
+from jobs.dispatch import start_sync
 from syncapi import db, services
 from syncapi.config import (
     DEV_MAGENTO_ACCESS_TOKEN,
@@ -22,10 +23,9 @@ from syncapi.config import (
     DEV_MAGENTO_CONSUMER_SECRET,
 )
 from syncapi.magento.client import client_for
-from syncapi.pos import current_gateway, migrate
+from syncapi.pos import migrate
 from syncapi.pos.seed import seed_demo
 from syncapi.queues import QUEUE_OUTBOUND
-from syncapi.runs import start_sync
 from syncapi.state import get_run, upgrade
 from tests.conftest import base_settings
 from tests.fixtures_magento import FAST_RETRIES
@@ -76,7 +76,7 @@ class OutboundHarness:
         migrate.upgrade(svc.pos_engine)
         upgrade(svc.state_engine)
         # The real client, with millisecond backoffs so 503 bursts do not slow the tests down.
-        svc.extra("magento", lambda s: client_for(s.settings, **FAST_RETRIES))  # noqa: S610 - not Django
+        svc.magento = client_for(svc.settings, **FAST_RETRIES)
         return self.app
 
     @property
@@ -86,7 +86,7 @@ class OutboundHarness:
     @property
     def pos(self):
         """The POS gateway the jobs use."""
-        return current_gateway()
+        return self.svc.pos
 
     @property
     def engine(self):
@@ -113,10 +113,7 @@ class OutboundHarness:
 
     def close(self) -> None:
         if self.app is not None:
-            svc = self.app.extensions["services"]
-            client = svc.extra("magento", lambda s: None)  # noqa: S610 - not Django
-            if client is not None:
-                client.close()
+            self.app.extensions["services"].close()
         db.dispose_all()
         services._current = None
 

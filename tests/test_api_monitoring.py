@@ -49,15 +49,15 @@ def make_app(redis, tmp_path):
 
 def test_metrics_exposes_every_metric_recorded_anywhere(app_with_state, redis):
     svc = app_with_state.extensions["services"]
-    metrics.count_webhook("sales.order.created", "queued")
-    metrics.count_webhook("sales.order.created", "queued")
-    metrics.count_webhook("sales.order.created", 401)
-    metrics.observe_job("jobs.inbound.import_order", "succeeded", 0.3)
-    metrics.observe_job("jobs.inbound.import_order", "failed", 12.0)
-    metrics.count_items("stock", "updated", 40)
-    metrics.count_items("stock", "unchanged", 0)  # nothing to count: no series
-    metrics.observe_magento("/V1/products/{sku}", "put", 200, 0.2)
-    metrics.observe_magento("/V1/products/{sku}", "PUT", 200, 45.0)
+    metrics.count_webhook("sales.order.created", "queued", connection=redis)
+    metrics.count_webhook("sales.order.created", "queued", connection=redis)
+    metrics.count_webhook("sales.order.created", 401, connection=redis)
+    metrics.observe_job("jobs.inbound.import_order", "succeeded", 0.3, connection=redis)
+    metrics.observe_job("jobs.inbound.import_order", "failed", 12.0, connection=redis)
+    metrics.count_items("stock", "updated", 40, connection=redis)
+    metrics.count_items("stock", "unchanged", 0, connection=redis)  # nothing to count: no series
+    metrics.observe_magento("/V1/products/{sku}", "put", 200, 0.2, connection=redis)
+    metrics.observe_magento("/V1/products/{sku}", "PUT", 200, 45.0, connection=redis)
     for n in range(3):
         svc.queues.enqueue(QUEUE_INBOUND, noop, n, job_id=f"waiting-{n}")
     run = create_run(svc.state_engine, "stock", "schedule")
@@ -123,8 +123,9 @@ def test_counters_from_another_process_reach_the_web(app_with_state, redis, tmp_
 def test_recording_never_fails_the_caller_and_scrapes_survive_outages(make_app, caplog, monkeypatch):
     application = make_app(REDIS_URL="redis://127.0.0.1:1/0")
     monkeypatch.setattr(metrics, "_last_warning", 0.0)  # an earlier test's warning must not throttle this one
-    metrics.count_webhook("customer.created", "queued")  # Redis is down: a warning, no exception
-    metrics.observe_magento("/V1/orders/{id}", "GET", 200, 0.1)
+    down = application.extensions["services"].redis
+    metrics.count_webhook("customer.created", "queued", connection=down)  # Redis is down: a warning, no exception
+    metrics.observe_magento("/V1/orders/{id}", "GET", 200, 0.1, connection=down)
     assert "metrics not recorded" in caplog.text
     response = application.test_client().get("/metrics")
     assert response.status_code == 200
@@ -135,7 +136,7 @@ def test_recording_never_fails_the_caller_and_scrapes_survive_outages(make_app, 
 
 
 def test_label_values_are_bounded(app, redis):
-    metrics.count_webhook("x" * 500, "queued")
+    metrics.count_webhook("x" * 500, "queued", connection=redis)
     (field,) = redis.hkeys("syncapi:metrics:syncapi_webhooks")
     assert len(field) < 150
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from rq import SimpleWorker
 from rq.job import Job
 
+from jobs.dispatch import JOBS, plan_first_runs
+from jobs.periodic import start_scheduled
 from syncapi.queues import QUEUE_DEFAULT
-from syncapi.runs import FIRST_RUN_WAITING_KEY, plan_first_runs, run_context, start_scheduled
+from syncapi.run_lifecycle import FIRST_RUN_WAITING_KEY, run_context
 from syncapi.state import create_run, finish_run, list_runs
 
 ORDER = ["categories", "products", "prices", "stock", "customers", "sales"]
@@ -20,7 +22,7 @@ def _active(svc) -> dict[str, str]:
 def _finish_first(svc, kind: str) -> None:
     """Be the job of the queued run of `kind`: run it through `run_context` to its end."""
     (run,) = [r for r in list_runs(svc.state_engine, kind) if not r.finished]
-    with run_context(svc, run.run_id):
+    with run_context(svc, run.run_id, jobs=JOBS):
         pass
 
 

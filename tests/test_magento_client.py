@@ -12,7 +12,8 @@ import requests
 from werkzeug.serving import make_server
 
 from sandbox import seed
-from syncapi.magento import MagentoClient, client_for, current_client, products
+from syncapi import services
+from syncapi.magento import MagentoClient, client_for, products
 from syncapi.magento.client import batches, path
 from syncapi.magento.errors import (
     MagentoAuthError,
@@ -373,7 +374,7 @@ def test_concurrent_calls_share_one_client(magento, magento_client):
 
 
 def test_jobs_get_one_client_per_process(app):
-    client = current_client()
-    assert client is current_client()
+    client = services.current().magento
+    assert client is services.current().magento
     assert client.base_url == app.config["SETTINGS"].magento_base_url
     assert isinstance(client, MagentoClient)

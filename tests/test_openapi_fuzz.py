@@ -14,7 +14,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 from schemathesis.generation import GenerationMode
 
-from syncapi.state.runs import KIND_SALES, SKU_KINDS
+from syncapi.state.run_history import KIND_SALES, SKU_KINDS
 from tests.conftest import TEST_API_TOKEN, base_settings
 
 AUTH = {"Authorization": f"Bearer {TEST_API_TOKEN}"}

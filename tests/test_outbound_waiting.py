@@ -10,10 +10,10 @@ from rq import SimpleWorker
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from jobs.dispatch import start_sync
 from syncapi.outbound.waiting import FIELD, MAX_PRODUCT_PUSHES, MAX_WAIT_S, waiting_skus
 from syncapi.pos import models as m
 from syncapi.queues import QUEUE_OUTBOUND
-from syncapi.runs import start_sync
 from syncapi.state import get_run, get_watermark, list_runs, set_watermark
 from tests.fixtures_pos import add_product
 

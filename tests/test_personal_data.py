@@ -15,9 +15,10 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select, update
 
+from jobs import periodic
+from jobs.periodic import purge_personal_data
 from sandbox import seed as magento_seed
 from syncapi import logs
-from syncapi.personal_data import purge_personal_data
 from syncapi.queues import FAILURE_TTL_S, QUEUE_DEFAULT, QUEUE_INBOUND, QUEUE_OUTBOUND
 from syncapi.state import add_error, create_run, finish_run, record_link
 from syncapi.state.models import HashRow, LinkRow, RunErrorRow, RunRow, StateBase
@@ -303,5 +304,5 @@ def test_the_cron_schedule_purges_personal_data(app):
 
     scheduler = CronScheduler(connection=app.extensions["queues"].connection)
     scheduler.load_config_from_file(str(Path(__file__).resolve().parents[1] / "jobs" / "schedule.py"))
-    [purge] = [job for job in scheduler.get_jobs() if job.func is purge_personal_data]
+    [purge] = [job for job in scheduler.get_jobs() if job.func is periodic.purge_personal_data]
     assert purge.interval == 6 * 3600 and purge.queue_name == QUEUE_DEFAULT

@@ -236,14 +236,13 @@ def test_gateway_needs_a_location(pos_engine):
         SqlPosGateway(pos_engine, " ")
 
 
-def test_current_gateway_is_built_once_from_the_process_settings(app):
-    from syncapi import pos as pos_package
-
-    gateway = pos_package.current_gateway()
+def test_the_process_gateway_is_built_once_from_its_settings(app):
+    svc = app.extensions["services"]
+    gateway = svc.pos
     assert isinstance(gateway, SqlPosGateway) and isinstance(gateway, PosGateway)
     assert gateway.location_code == app.config["SETTINGS"].pos_location_code
     assert gateway.engine is app.extensions["pos_engine"]
-    assert pos_package.current_gateway() is gateway
+    assert svc.pos is gateway
 
 
 def test_reads_by_key_refuse_keys_of_the_wrong_kind(pos):

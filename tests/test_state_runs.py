@@ -5,23 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import update
 
 from app import create_app
+from jobs.dispatch import JOBS, start_sync
+from jobs.periodic import prune_history, start_scheduled
 from syncapi import db, services
 from syncapi.queues import QUEUE_DEFAULT, QUEUE_INBOUND, QUEUE_OUTBOUND, QueueUnavailableError
-from syncapi.runs import (
-    FLUSH_ERRORS,
-    prune_history,
-    refresh_run,
-    run_context,
-    run_of_job,
-    start_scheduled,
-    start_sync,
-)
+from syncapi.run_lifecycle import FLUSH_ERRORS, refresh_run, run_context, run_of_job
 from syncapi.state import (
     announce,
     announced_count,
@@ -40,7 +34,7 @@ from tests.conftest import base_settings
 
 def counting_job(run_id: int, created: int = 0, unchanged: int = 0, failures: int = 0) -> str:
     """Reports counts and failed records through the run's recorder."""
-    with run_context(services.current(), run_id) as run:
+    with run_context(services.current(), run_id, jobs=JOBS) as run:
         run.count(created=created, unchanged=unchanged)
         for n in range(failures):
             run.fail(f"SKU-{n}", f"Magento refused SKU-{n}")
@@ -49,7 +43,7 @@ def counting_job(run_id: int, created: int = 0, unchanged: int = 0, failures: in
 
 def exploding_job(run_id: int) -> None:
     """Counts a little, then dies."""
-    with run_context(services.current(), run_id) as run:
+    with run_context(services.current(), run_id, jobs=JOBS) as run:
         run.count(created=2)
         raise RuntimeError("Magento answered 503 three times")
 
@@ -57,7 +51,7 @@ def exploding_job(run_id: int) -> None:
 def flaky_job(run_id: int, marker: str) -> None:
     """Fails its first attempt (after taking its announced keys), succeeds the next; records what it saw."""
     svc = services.current()
-    with run_context(svc, run_id) as run:
+    with run_context(svc, run_id, jobs=JOBS) as run:
         keys = run.announced_keys() if run.trigger == "announced" else []
         svc.redis.rpush(marker, ",".join(keys) or "-")
         run.count(updated=len(keys) or 1)
@@ -67,7 +61,7 @@ def flaky_job(run_id: int, marker: str) -> None:
 
 def announced_dying_job(run_id: int) -> None:
     """Takes its announced keys, then dies."""
-    with run_context(services.current(), run_id) as run:
+    with run_context(services.current(), run_id, jobs=JOBS) as run:
         run.announced_keys()
         raise ValueError("bad data")
 
@@ -319,3 +313,25 @@ def test_the_schedule_jobs_start_runs_and_prune(app_with_state, redis):
     _work(redis, QUEUE_DEFAULT)
     assert Job.fetch("prune-1", connection=redis).return_value() == 1
     assert get_run(svc.state_engine, old.run_id) is None
+
+
+def test_schedule_jobs_queued_under_their_old_paths_still_run(app_with_state, redis):
+    """RQ stores a job's function by dotted path: jobs queued before the move to `jobs.periodic` still run."""
+    svc = app_with_state.extensions["services"]
+    queue = Queue(QUEUE_DEFAULT, connection=redis)
+    tick = queue.enqueue("syncapi.runs.start_scheduled", "stock", job_id="old-tick")
+    prune = queue.enqueue("syncapi.runs.prune_history", job_id="old-prune")
+    purge = queue.enqueue("syncapi.personal_data.purge_personal_data", job_id="old-purge")
+    assert (tick.func_name, prune.func_name) == ("syncapi.runs.start_scheduled", "syncapi.runs.prune_history")
+    _work(redis, QUEUE_DEFAULT)
+    (run,) = list_runs(svc.state_engine)
+    assert (run.kind, run.trigger, run.job_id) == ("stock", "schedule", "sync-stock-scheduled")
+    assert Job.fetch("old-tick", connection=redis).return_value()["run_id"] == run.run_id
+    assert Job.fetch("old-prune", connection=redis).get_status() == JobStatus.FINISHED
+    assert purge.func_name == "syncapi.personal_data.purge_personal_data"
+    assert Job.fetch("old-purge", connection=redis).return_value() == {
+        "link_errors": 0,
+        "run_errors": 0,
+        "run_reasons": 0,
+        "failed_jobs": 0,
+    }

@@ -12,7 +12,7 @@ from syncapi.api import common
 from syncapi.api.schemas import FailedJobSchema, FailedJobsQuerySchema, RequeuedAllSchema, RequeuedSchema
 from syncapi.logs import SecretMaskFilter, secret_values
 from syncapi.queues import QUEUE_NAMES
-from syncapi.runs import requeued, run_of_job
+from syncapi.run_lifecycle import requeued, run_of_job
 
 blp = common.blueprint("jobs", __name__, "Jobs that failed after their retries, and retrying them.")
 

@@ -7,8 +7,8 @@ from marshmallow import RAISE
 
 from syncapi.api import common
 from syncapi.api.schemas import RunSchema, RunsQuerySchema, RunSummarySchema
-from syncapi.runs import refresh_run
-from syncapi.state import runs as store
+from syncapi.run_lifecycle import refresh_run
+from syncapi.state import run_history as store
 
 blp = common.blueprint("runs", __name__, "Follow pushes and pulls: status, counts and errors.")
 

@@ -6,10 +6,10 @@ from apispec import BasePlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from syncapi.queues import QUEUE_NAMES
-from syncapi.runs import MAX_KEYS
+from syncapi.run_lifecycle import MAX_KEYS
 from syncapi.state.links import LINK_ENTITIES, LINK_STATUSES
 from syncapi.state.models import KEY_LENGTH
-from syncapi.state.runs import MAX_LIST_LIMIT, RUN_KINDS, RUN_STATUSES, TRIGGERS
+from syncapi.state.run_history import MAX_LIST_LIMIT, RUN_KINDS, RUN_STATUSES, TRIGGERS
 from syncapi.textcheck import DOT_SEGMENTS, sku_problem
 
 #: Most failed jobs listed at once.

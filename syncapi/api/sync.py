@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, url_for
 
+from jobs.dispatch import start_sync
 from syncapi.api import common
 from syncapi.api.schemas import (
     ANNOUNCE_KINDS,
@@ -12,9 +13,9 @@ from syncapi.api.schemas import (
     StartedRunSchema,
     SyncRequestSchema,
 )
-from syncapi.runs import StartedRun, start_sync
+from syncapi.run_lifecycle import StartedRun
 from syncapi.state.announced import announce
-from syncapi.state.runs import KIND_SALES, RUN_KINDS, SKU_KINDS, TRIGGER_ANNOUNCED, TRIGGER_MANUAL
+from syncapi.state.run_history import KIND_SALES, RUN_KINDS, SKU_KINDS, TRIGGER_ANNOUNCED, TRIGGER_MANUAL
 
 blp = common.blueprint("sync", __name__, "Start pushes to Magento and pulls from it; announce POS changes.")
 

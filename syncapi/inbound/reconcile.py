@@ -22,7 +22,7 @@ webhook for "complete" was lost still lands.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,11 +32,10 @@ from syncapi.magento import MagentoClient, MagentoPermanentError, SearchCriteria
 from syncapi.magento import customers as magento_customers
 from syncapi.magento import sales as magento_sales
 from syncapi.queues import QUEUE_INBOUND, job_id
-from syncapi.runs import RunRecorder
+from syncapi.run_lifecycle import RunRecorder
 from syncapi.services import Services
 from syncapi.state.links import LINK_SKIPPED, LINK_SYNCED, get_link
 from syncapi.state.watermarks import get_watermark, set_watermark
-from syncapi.webhooks.events import CREDITMEMO, CUSTOMER, INVOICE, ORDER, EventRoute
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +56,18 @@ class ReconcileError(Exception):
 
 @dataclass(frozen=True)
 class Source:
-    """One kind of Magento record the poll reads: where its list is, its id key, and the job it queues."""
+    """One kind of Magento record the poll reads: where its list is and its id key."""
 
     entity: str
     path: str
     id_key: str
-    route: EventRoute
 
 
 SOURCES = (
-    Source(ENTITY_ORDER, magento_sales.ORDERS, "entity_id", ORDER),
-    Source(ENTITY_INVOICE, magento_sales.INVOICES, "entity_id", INVOICE),
-    Source(ENTITY_CREDITMEMO, magento_sales.CREDITMEMOS, "entity_id", CREDITMEMO),
-    Source(ENTITY_CUSTOMER, magento_customers.SEARCH, "id", CUSTOMER),
+    Source(ENTITY_ORDER, magento_sales.ORDERS, "entity_id"),
+    Source(ENTITY_INVOICE, magento_sales.INVOICES, "entity_id"),
+    Source(ENTITY_CREDITMEMO, magento_sales.CREDITMEMOS, "entity_id"),
+    Source(ENTITY_CUSTOMER, magento_customers.SEARCH, "id"),
 )
 
 
@@ -142,9 +140,17 @@ def changed_since(
 
 
 def reconcile(
-    svc: Services, client: MagentoClient, run: RunRecorder, *, full: bool = False, now: datetime | None = None
+    svc: Services,
+    client: MagentoClient,
+    run: RunRecorder,
+    *,
+    imports: Mapping[str, Callable[[int], object]],
+    full: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, dict]:
     """Poll every source once, queue the imports, move the watermarks; what was done per entity.
+
+    `imports` is the import job of each entity (`jobs.inbound.IMPORT_JOBS`), queued with the record's id.
 
     Run counts: `created` = imports queued for records never seen, `updated` = imports queued again for
     pending or failed ones, `unchanged` = records already in the POS or already queued, `failed` = records or
@@ -154,7 +160,7 @@ def reconcile(
     tallies = {}
     for source in SOURCES:
         try:
-            tally = _reconcile_source(svc, client, run, source, full, now)
+            tally = _reconcile_source(svc, client, run, source, imports[source.entity], full, now)
         except (MagentoPermanentError, ReconcileError, MappingError) as exc:
             # One entity Magento refuses to list (an ACL left out of the integration) must not stop the others.
             run.fail(source.entity, f"could not poll {source.entity}s: {exc}")
@@ -164,7 +170,13 @@ def reconcile(
 
 
 def _reconcile_source(
-    svc: Services, client: MagentoClient, run: RunRecorder, source: Source, full: bool, now: datetime
+    svc: Services,
+    client: MagentoClient,
+    run: RunRecorder,
+    source: Source,
+    import_job: Callable[[int], object],
+    full: bool,
+    now: datetime,
 ) -> Tally:
     engine = svc.state_engine
     kind = watermark_kind(source.entity)
@@ -188,7 +200,7 @@ def _reconcile_source(
             continue
         enqueued = svc.queues.enqueue(
             QUEUE_INBOUND,
-            source.route.func,
+            import_job,
             record_id,
             job_id=job_id(source.entity, record_id),
             meta={"event": "reconcile", "run_id": run.run_id},

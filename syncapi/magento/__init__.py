@@ -5,12 +5,11 @@ retries and error mapping (`errors`). The resource modules (`products`, `media`,
 `categories`, `inventory`, `prices`, `customers`, `sales`, `stores`) hold paths and payload shapes; `bulk` runs
 the async bulk API; `search` builds searchCriteria.
 
-Jobs get their process's client with `current_client()`.
+A process's client is `Services.magento` (built by `client_for`).
 """
 
 from __future__ import annotations
 
-from syncapi import services
 from syncapi.magento.client import MagentoClient, client_for, path
 from syncapi.magento.errors import (
     MagentoAuthError,
@@ -35,12 +34,6 @@ __all__ = [
     "MagentoTransientError",
     "SearchCriteria",
     "client_for",
-    "current_client",
     "format_message",
     "path",
 ]
-
-
-def current_client() -> MagentoClient:
-    """This process's Magento client, built once from its settings and kept with its other services."""
-    return services.current().extra("magento", lambda svc: client_for(svc.settings))  # noqa: S610 - not Django

@@ -347,7 +347,7 @@ class MagentoClient:
 
 
 def client_for(settings: Settings, **overrides: Any) -> MagentoClient:
-    """A `MagentoClient` for `settings` (what jobs use; `services.current().extra("magento", ...)` caches one)."""
+    """A `MagentoClient` for `settings` (a process keeps one as `Services.magento`)."""
     return MagentoClient.from_settings(settings, **overrides)
 
 

@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from requests.adapters import HTTPAdapter
 
 from syncapi.config import Settings
-from syncapi.magento import current_client
 from syncapi.magento.client import MagentoClient
 from syncapi.magento.errors import (
     MagentoAuthError,
@@ -32,9 +31,8 @@ from syncapi.magento.errors import (
     MagentoTransientError,
     MagentoUnsafePathError,
 )
-from syncapi.pos import current_gateway
 from syncapi.pos.gateway import PosGateway
-from syncapi.runs import RunRecorder
+from syncapi.run_lifecycle import RunRecorder
 from syncapi.services import Services
 
 log = logging.getLogger(__name__)
@@ -241,7 +239,7 @@ REQUESTS_POOL_SIZE = 10
 
 
 def _client_for_threads(svc: Services) -> MagentoClient:
-    client = current_client()
+    client = svc.magento
     wanted = svc.settings.magento_concurrency
     if wanted > REQUESTS_POOL_SIZE and getattr(client, "_push_pool_size", REQUESTS_POOL_SIZE) < wanted:
         # More threads than pooled connections would open and drop a connection per call.
@@ -276,4 +274,4 @@ def push_context(svc: Services, recorder: RunRecorder, *, force: bool = False) -
         push_lock(svc, recorder.kind),
         ThreadPoolExecutor(max_workers=svc.settings.magento_concurrency, thread_name_prefix="push") as executor,
     ):
-        yield PushContext(svc, recorder, current_gateway(), _client_for_threads(svc), executor, force=force)
+        yield PushContext(svc, recorder, svc.pos, _client_for_threads(svc), executor, force=force)

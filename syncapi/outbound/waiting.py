@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from syncapi.state import get_watermark, set_watermark
-from syncapi.state.runs import TRIGGER_DEFERRED
+from syncapi.state.run_history import TRIGGER_DEFERRED
 from syncapi.state.watermarks import MAX_CURSOR_CHARS
 
 log = logging.getLogger(__name__)

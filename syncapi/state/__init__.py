@@ -1,6 +1,6 @@
-"""The service's own state: links, runs, watermarks and hashes in SQL; announced changes in Redis.
+"""The service's own state: links, run history, watermarks and hashes in SQL; announced changes in Redis.
 
-Every function takes the engine (`services.current().state_engine`) or the Redis connection first, opens its
+Every function takes the engine (`Services.state_engine`) or the Redis connection first, opens its
 own short transaction, and raises ValueError on bad input before writing anything. The tables are created
 and upgraded by `upgrade(engine)` (also `flask --app app state init`).
 
@@ -12,7 +12,7 @@ Links (`sync_links`, one per Magento record written to the POS):
     get_link(engine, entity, magento_id) -> Link | None
     links_with_status(engine, entity, status, limit=None) -> list[Link]
 
-Runs (`sync_runs`, `sync_run_errors`; the job side is `syncapi.runs.run_context`):
+Runs (`sync_runs`, `sync_run_errors`; the job side is `syncapi.run_lifecycle.run_context`):
     create_run(engine, kind, trigger, params=None, job_id=None) -> Run
     start_run(engine, run_id) -> Run
     add_counts(engine, run_id, created=0, updated=0, unchanged=0, failed=0)
@@ -48,7 +48,7 @@ from syncapi.state.links import (
     record_links,
 )
 from syncapi.state.migrate import current_revision, head_revision, upgrade
-from syncapi.state.runs import (
+from syncapi.state.run_history import (
     FINAL_STATUSES,
     MAX_STORED_ERRORS,
     PUSH_KINDS,

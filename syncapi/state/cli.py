@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncapi.config import redact_url
 from syncapi.state.migrate import current_revision, upgrade
-from syncapi.state.runs import prune_runs
+from syncapi.state.run_history import prune_runs
 
 state_cli = AppGroup("state", help="The service's own tables: links, runs, watermarks, hashes.")
 

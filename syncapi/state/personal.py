@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
 
 from syncapi.state.models import HashRow, LinkRow, RunErrorRow, RunRow, WatermarkRow, utcnow
-from syncapi.state.runs import KIND_CUSTOMERS
+from syncapi.state.run_history import KIND_CUSTOMERS
 
 #: What replaces text that may have held personal data.
 REDACTED = "[removed: may have held personal data]"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
+
+from jobs.inbound import import_category, import_creditmemo, import_customer, import_invoice, import_order
 
 #: Prefix of Adobe I/O Events for Commerce event types: `com.adobe.commerce.observer.<magento_event>` is the
 #: event `observer.<magento_event>` here.
@@ -16,22 +19,22 @@ class EventRoute:
 
     entity: str
     """The record kind; also the first part of the job id (`order` -> `order-42`)."""
-    func: str
-    """Dotted path of the job function, queued by name so the web process never imports the jobs."""
+    func: Callable[[int], dict]
+    """The job function, queued with the entity id (RQ stores its dotted path, `jobs.inbound.import_order`)."""
     id_keys: tuple[str, ...]
     """Keys of the entity id in the entity, tried in order; a key that is absent or null passes to the next."""
 
 
-ORDER = EventRoute("order", "jobs.inbound.import_order", ("entity_id",))
-INVOICE = EventRoute("invoice", "jobs.inbound.import_invoice", ("entity_id",))
-CREDITMEMO = EventRoute("creditmemo", "jobs.inbound.import_creditmemo", ("entity_id",))
+ORDER = EventRoute("order", import_order, ("entity_id",))
+INVOICE = EventRoute("invoice", import_invoice, ("entity_id",))
+CREDITMEMO = EventRoute("creditmemo", import_creditmemo, ("entity_id",))
 # Mage-OS sends the service output (`CustomerInterface`, `CategoryInterface`), whose id is `id`; Adobe's observer
 # payloads are model data, where a category's id is `entity_id`, so that key is read when `id` is absent.
-CUSTOMER = EventRoute("customer", "jobs.inbound.import_customer", ("id", "entity_id"))
-CATEGORY = EventRoute("category", "jobs.inbound.import_category", ("id", "entity_id"))
+CUSTOMER = EventRoute("customer", import_customer, ("id", "entity_id"))
+CATEGORY = EventRoute("category", import_category, ("id", "entity_id"))
 # An address announces its customer: Mage-OS sends `AddressInterface` (`customer_id`; its `id` is the address's),
 # Adobe's observer payloads carry the address model, whose customer is `parent_id`.
-ADDRESS_CUSTOMER = EventRoute("customer", "jobs.inbound.import_customer", ("parent_id", "customer_id"))
+ADDRESS_CUSTOMER = EventRoute("customer", import_customer, ("parent_id", "customer_id"))
 
 #: Every event name the service accepts, in the order of the contract's table.
 EVENTS: MappingProxyType[str, EventRoute] = MappingProxyType(

@@ -84,6 +84,10 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
 
 
+def _count_webhook(event: str, status: str | int) -> None:
+    current_app.extensions["services"].metrics.count_webhook(event, status)
+
+
 @bp.before_request
 def _webhook_body_limit() -> None:
     request.max_content_length = WEBHOOK_MAX_BODY_BYTES
@@ -112,7 +116,7 @@ def receive_magento(event_name: str | None = None):
     try:
         body, scheme = _authenticated_body(intake)
     except WebhookRejectedError as exc:
-        metrics.count_webhook(OTHER, UNAUTHENTICATED if exc.status == 401 else exc.status)
+        _count_webhook(OTHER, UNAUTHENTICATED if exc.status == 401 else exc.status)
         # Nothing the client chose is kept: no event name from the path, no id from the headers.
         _log(
             logging.WARNING,
@@ -122,7 +126,7 @@ def receive_magento(event_name: str | None = None):
         )
         return error_response(exc.status, exc.message)
     except SenderRetryError as exc:
-        metrics.count_webhook(OTHER, 503)
+        _count_webhook(OTHER, 503)
         _log(
             logging.ERROR,
             "webhook not checked",
@@ -174,12 +178,12 @@ def _receive_batch(intake: Intake, events: list, event_name: str | None, started
         try:
             outcome = _checked(intake, WEBHOOK_AUTH_ADOBE_IO, parse_event(element, event_name))
         except WebhookRejectedError as exc:
-            metrics.count_webhook(label(exc.event), "rejected")
+            _count_webhook(label(exc.event), "rejected")
             answers.append({"index": index, "status": "rejected", "message": exc.message})
             bad.append((element_id or f"event {index + 1}", exc.message))
             continue
         if isinstance(outcome, Ignored):
-            metrics.count_webhook(OTHER, "ignored")
+            _count_webhook(OTHER, "ignored")
             answers.append({"index": index, "status": "ignored", "event": outcome.event})
             continue
         try:
@@ -205,7 +209,7 @@ def _receive_batch(intake: Intake, events: list, event_name: str | None, started
 
 def _record_bad_events(total: int, bad: list[tuple[str, str]]) -> None:
     """Keep the refused events of a batch in the run history (a failed `sales` run), where operators look."""
-    from syncapi.state import runs as store
+    from syncapi.state import run_history as store
 
     engine = current_app.extensions["state_engine"]
     try:
@@ -243,7 +247,7 @@ def _enqueue(delivery: Delivery, delivery_id: str | None):
 
 
 def _ignored(outcome: Ignored, delivery_id: str | None, started: float):
-    metrics.count_webhook(OTHER, "ignored")
+    _count_webhook(OTHER, "ignored")
     _log(
         logging.INFO,
         "webhook ignored",
@@ -352,7 +356,7 @@ def _too_large_message(limit: int) -> str:
 
 def _rejected(exc: WebhookRejectedError, delivery_id: str | None, started: float):
     """Answer an authenticated delivery the service refuses; its event is named in the log, labelled in metrics."""
-    metrics.count_webhook(label(exc.event), "rejected")
+    _count_webhook(label(exc.event), "rejected")
     _log(
         logging.WARNING,
         "webhook rejected",

@@ -8,7 +8,6 @@ The service's JSON log lines are held back to warnings unless `--verbose`.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from syncapi.runs import JOB_FUNCS
+from jobs.dispatch import JOBS
 from syncapi.state import (
     RUN_FAILED,
     RUN_KINDS,
@@ -30,7 +29,7 @@ from syncapi.state import (
     finish_run,
     get_run,
 )
-from syncapi.state.runs import KIND_SALES, Run
+from syncapi.state.run_history import KIND_SALES, Run
 from syncapi.textcheck import sku_problem
 
 #: Seconds between two progress lines (a line is printed only when the counts moved).
@@ -74,15 +73,6 @@ def _progress(engine, run_id: int, kind: str, stop: threading.Event) -> None:
         if run is not None and run.counts != last:
             last = run.counts
             click.echo(f"{kind} run {run_id}: {_counts(run)} so far")
-
-
-def _job(kind: str):
-    module_name, func_name = JOB_FUNCS[kind].rsplit(".", 1)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise click.ClickException(f"the {kind} job ({JOB_FUNCS[kind]}) is not available: {exc}") from None
-    return getattr(module, func_name)
 
 
 @click.command("sync")
@@ -132,7 +122,7 @@ def sync_command(
         raise click.UsageError("--force is not accepted for sales")
     svc = current_app.extensions["services"]
     engine = svc.state_engine
-    job = _job(kind)
+    job = JOBS[kind]
     params = {"full": full} if kind == KIND_SALES else {"full": full, "keys": keys, "force": force}
     try:
         run = create_run(engine, kind, TRIGGER_CLI, params)

@@ -1,4 +1,4 @@
-"""Runs: one row per push or pull (`sync_runs`) with its counts, and its errors (`sync_run_errors`).
+"""Run history: one row per push or pull (`sync_runs`) with its counts, and its errors (`sync_run_errors`).
 
 Lifecycle: `create_run` (queued) → `start_run` (running; again on each retry) → `add_counts` / `add_error`
 while it works (atomic, so several jobs or threads of one run may report at once) → `finish_run`
