@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from syncapi.magento import bulk
 from syncapi.magento.client import MagentoClient, path
 from syncapi.magento.search import SearchCriteria
+from syncapi.magento.writes import BulkWriter, Outcome, Write
 
 PRODUCTS = "/V1/products"
 PRODUCT = "/V1/products/{sku}"
@@ -54,3 +55,19 @@ def iterate(client: MagentoClient, criteria: SearchCriteria | None = None, *, st
 def bulk_save(client: MagentoClient, products: list[dict], *, store: str | None = None, **wait_options: float):
     """Save `products` through the async bulk API; one `bulk.OperationResult` per product, in order."""
     return bulk.run(client, "POST", PRODUCTS, [{"product": p} for p in products], store=store, **wait_options)
+
+
+def save_all(writer: BulkWriter, products: list[dict]) -> list[Outcome]:
+    """Save each product (an upsert by SKU) through `writer`; one `Outcome` per product, in order (result: the
+    saved product)."""
+    client = writer.client
+    store = client.store_code
+    return writer.write(
+        Write(
+            "POST",
+            PRODUCTS,
+            lambda body: f"save product {body['product']['sku']}",
+            lambda body: update(client, body["product"]["sku"], body["product"], store=store),
+        ),
+        [{"product": product} for product in products],
+    )

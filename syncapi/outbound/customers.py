@@ -14,10 +14,11 @@ from syncapi.magento import customers as magento_customers
 from syncapi.magento import stores
 from syncapi.magento.errors import MagentoNotFoundError
 from syncapi.magento.search import SearchCriteria
+from syncapi.magento.writes import Outcome, outcome_of
 from syncapi.outbound import mapping
-from syncapi.outbound.context import Outcome, PushContext, outcome_of
-from syncapi.outbound.delta import HASH_CUSTOMERS, changed_keys, hash_of
-from syncapi.outbound.runner import pos_ids, push_records
+from syncapi.outbound.context import PushContext
+from syncapi.outbound.delta import HASH_CUSTOMERS, PosRecords, changed_keys, hash_of
+from syncapi.outbound.records import pos_ids, push_records
 from syncapi.pos.errors import PosError
 from syncapi.pos.gateway import Customer
 from syncapi.state import LINK_SYNCED, put_hashes, record_links
@@ -29,19 +30,16 @@ LINK_CUSTOMER = "customer"
 
 def push_customers(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
     """One customer run: the ids asked for, or what changed since the last run (everything with `full`)."""
-    push_records(
-        ctx,
-        KIND,
-        changed=ctx.gateway.changed_customers,
-        by_keys=lambda chunk: ctx.gateway.get_customers([int(key) for key in chunk]),
+    records = PosRecords(
+        ctx.gateway.changed_customers,
+        lambda chunk: ctx.gateway.get_customers([int(key) for key in chunk]),
         key_of=lambda customer: str(customer.id),
-        push=CustomerPush(ctx).push,
-        missing="no such customer in the POS",
-        full=full,
-        keys=pos_ids(ctx, keys, "customer"),
-        retry_ok=str.isdigit,
         count=ctx.gateway.count_customers,
+        noun=KIND,
+        missing="no such customer in the POS",
     )
+    push = CustomerPush(ctx).push
+    push_records(ctx, KIND, records, push, full=full, keys=pos_ids(ctx, keys, "customer"), retry_ok=str.isdigit)
 
 
 class CustomerPush:
