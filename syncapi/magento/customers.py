@@ -33,6 +33,13 @@ def changed_since(client: MagentoClient, since: str | None) -> Iterator[dict]:
     return _changed_since(client, SEARCH, since, "id")
 
 
+def find_by_email(client: MagentoClient, email: str) -> dict | None:
+    """The customer with `email` (in any website), or None."""
+    answer = search(client, SearchCriteria().where("email", email).page(1))
+    items = (answer or {}).get("items") or []
+    return items[0] if items else None
+
+
 def create(client: MagentoClient, customer: dict, password: str | None = None) -> dict:
     """Create `customer` (`email`, `firstname`, `lastname`, ...); the saved customer with its `id`."""
     body: dict = {"customer": customer}

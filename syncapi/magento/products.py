@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from syncapi.magento import bulk
-from syncapi.magento.client import MagentoClient, path
+from syncapi.magento.client import MagentoClient, batches, path
 from syncapi.magento.search import SearchCriteria
-from syncapi.magento.writes import BulkWriter, Outcome, Write
+from syncapi.magento.writes import Batching, BulkWriter, Outcome, Write
 
 PRODUCTS = "/V1/products"
 PRODUCT = "/V1/products/{sku}"
@@ -50,6 +50,23 @@ def search(client: MagentoClient, criteria: SearchCriteria | None = None, *, sto
 def iterate(client: MagentoClient, criteria: SearchCriteria | None = None, *, store: str | None = None) -> Iterator:
     """Every product matching `criteria`, page by page."""
     return client.paginate(PRODUCTS, criteria, store=store)
+
+
+def ids_by_sku(client: MagentoClient, skus: list[str], batching: Batching) -> dict[str, str]:
+    """The Magento ids of those of `skus` Magento has: one search per `batching.size` SKUs, run through
+    `batching.map`."""
+    # A comma inside a SKU would split an `in` filter: such SKUs are looked up one by one.
+    plain = [sku for sku in skus if "," not in sku]
+    pages = [SearchCriteria().where("sku", chunk, "in").page(len(chunk)) for chunk in batches(plain, batching.size)]
+    pages += [SearchCriteria().where("sku", sku).page(1) for sku in skus if "," in sku]
+    answers = batching.map(lambda criteria: search(client, criteria), pages)
+    wanted = set(skus)
+    return {
+        str(item["sku"]): str(item["id"])
+        for answer in answers
+        for item in (answer or {}).get("items") or []
+        if str(item.get("sku")) in wanted
+    }
 
 
 def bulk_save(client: MagentoClient, products: list[dict], *, store: str | None = None, **wait_options: float):

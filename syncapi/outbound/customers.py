@@ -13,7 +13,6 @@ from __future__ import annotations
 from syncapi.magento import customers as magento_customers
 from syncapi.magento import stores
 from syncapi.magento.errors import MagentoNotFoundError
-from syncapi.magento.search import SearchCriteria
 from syncapi.magento.writes import Outcome, outcome_of
 from syncapi.outbound import mapping
 from syncapi.outbound.context import PushContext
@@ -87,7 +86,9 @@ class CustomerPush:
                 return read, "updated"
             current = read.result
         if current is None:
-            found = outcome_of(f"look up {label} by email", lambda: _find_by_email(client, customer.email))
+            found = outcome_of(
+                f"look up {label} by email", lambda: magento_customers.find_by_email(client, customer.email)
+            )
             if not found.ok:
                 return found, "updated"
             current = found.result
@@ -136,12 +137,6 @@ def _get_or_none(client, customer_id: int) -> dict | None:
         return magento_customers.get(client, customer_id)
     except MagentoNotFoundError:
         return None  # deleted in Magento: found again by email, or created again
-
-
-def _find_by_email(client, email: str) -> dict | None:
-    answer = magento_customers.search(client, SearchCriteria().where("email", email).page(1))
-    items = (answer or {}).get("items") or []
-    return items[0] if items else None
 
 
 def _same(merged: dict, current: dict) -> bool:

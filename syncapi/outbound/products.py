@@ -22,8 +22,7 @@ import logging
 
 from syncapi.magento import configurable, products
 from syncapi.magento.client import batches
-from syncapi.magento.search import SearchCriteria
-from syncapi.magento.writes import BulkWriter, Outcome, outcome_of
+from syncapi.magento.writes import Batching, BulkWriter, Outcome, outcome_of
 from syncapi.outbound import images as product_images
 from syncapi.outbound import mapping
 from syncapi.outbound import prices as price_push
@@ -94,7 +93,7 @@ class ProductPush:
     def run(self, *, full: bool, keys: list[str] | None) -> None:
         """Push the products, then the images, then store where the run got to."""
         watermark = load_watermark(self.ctx.state_engine, KIND)
-        records = PosRecords(
+        catalogue = PosRecords(
             self.ctx.gateway.changed_products,
             self._read_keys,
             key_of=lambda product: product.sku,
@@ -102,15 +101,15 @@ class ProductPush:
             noun="products",
         )
         reader = Reader(
-            records,
+            catalogue,
             after=None if full else watermark.cursor(),
             keys=keys,
             retry=[] if full or keys is not None else watermark.retry,
             batch_size=PRODUCT_READ_BATCH,
             refuse=lambda product, problem: self.tally.refused(product.sku, problem),
         )
-        for records in reader.batches():
-            self.push_batch(records)
+        for batch in reader.batches():
+            self.push_batch(batch)
         for key in keys or ():
             if key not in self.seen and not self.tally.counted(key):
                 self.tally.failed(key, NOT_IN_POS)
@@ -362,19 +361,5 @@ class ProductPush:
         created there): one search per page of SKUs."""
         if not skus:
             return {}
-        client = self.ctx.client
-        # A comma inside a SKU would split an `in` filter: such SKUs are looked up one by one.
-        plain = [sku for sku in skus if "," not in sku]
-        chunks = [
-            SearchCriteria().where("sku", chunk, "in").page(len(chunk))
-            for chunk in batches(plain, self.settings.magento_page_size)
-        ]
-        chunks += [SearchCriteria().where("sku", sku).page(1) for sku in skus if "," in sku]
-        answers = self.ctx.map(lambda criteria: products.search(client, criteria), chunks)
-        wanted = set(skus)
-        return {
-            str(item["sku"]): str(item["id"])
-            for answer in answers
-            for item in (answer or {}).get("items") or []
-            if str(item.get("sku")) in wanted
-        }
+        batching = Batching(self.settings.magento_page_size, self.ctx.map)
+        return products.ids_by_sku(self.ctx.client, skus, batching)

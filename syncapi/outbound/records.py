@@ -49,9 +49,9 @@ def push_records(
         refuse=lambda record, problem: ctx.tally.refused(key_of(record), problem),
     )
     seen: set[str] = set()
-    for records in reader.batches():
-        seen.update(key_of(record) for record in records)
-        push(records)
+    for batch in reader.batches():
+        seen.update(key_of(record) for record in batch)
+        push(batch)
     for key in _missing(keys, seen):
         if ctx.tally.counted(key):
             continue  # read, but refused before sending (see `Reader.refuse`): not missing from the POS
