@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from sandbox import seed
 from syncapi import services
 from syncapi.magento import MagentoClient, client_for, products
-from syncapi.magento.client import batches, path
+from syncapi.magento.client import ClientOptions, batches, path
 from syncapi.magento.errors import (
     MagentoAuthError,
     MagentoNotFoundError,
@@ -313,7 +313,7 @@ def storefront():
 
 
 def test_an_html_answer_is_a_clear_error(storefront):
-    client = MagentoClient(storefront, None, **FAST_RETRIES)
+    client = MagentoClient(storefront, None, ClientOptions(**FAST_RETRIES))
     with pytest.raises(MagentoPermanentError, match="not JSON, so this is probably not Magento's REST API") as caught:
         client.get("/V1/store/storeViews")
     assert "Welcome to our shop" in caught.value.message

@@ -10,9 +10,10 @@ from rq import Queue
 
 from jobs.reconcile import reconcile_sales
 from syncapi.inbound.mappers import format_magento_time
-from syncapi.inbound.reconcile import OVERLAP_S, changed_since, watermark_kind
+from syncapi.inbound.reconcile import OVERLAP_S, watermark_kind
 from syncapi.magento import MagentoTransientError, SearchCriteria
 from syncapi.magento import sales as magento_sales
+from syncapi.magento.changes import changed_since
 from syncapi.pos import models as m
 from syncapi.queues import QUEUE_INBOUND
 from syncapi.state import create_run, get_run, get_watermark, set_watermark

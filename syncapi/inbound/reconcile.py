@@ -7,10 +7,8 @@ save starts, and a save that committed after a later one was read would otherwis
 OCA/connector-magento #181, #249 came from exactly this). The watermark moves only after every record up to it
 was queued; a poll that fails leaves it where it was, so the next one reads the same records again.
 
-Reading pages by offset while records change skips some (a record updated mid-read moves to the end and the
-ones behind it shift back a page), so the poll reads by keyset instead: always the first page of records
-changed at or after the newest time read so far, leaving out those already read at that second. A second with
-more changes than a page is read by offset paging on that second alone.
+Records are read by keyset rather than by offset, so records changing meanwhile are never skipped
+(`syncapi.magento.changes`).
 
 Jobs are queued through `Queues.enqueue` with the webhook's job ids (`order-<id>`, ...), so a webhook job still
 waiting makes the record a duplicate. Records already in the POS (link `synced`) are not queued again; records
@@ -28,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 from syncapi.inbound.importers import ENTITY_CREDITMEMO, ENTITY_CUSTOMER, ENTITY_INVOICE, ENTITY_ORDER
 from syncapi.inbound.mappers import MappingError, format_magento_time, magento_id, parse_magento_time
-from syncapi.magento import MagentoClient, MagentoPermanentError, SearchCriteria
+from syncapi.magento import MagentoClient, MagentoPermanentError
 from syncapi.magento import customers as magento_customers
 from syncapi.magento import sales as magento_sales
+from syncapi.magento.changes import UnpageableListError
 from syncapi.queues import QUEUE_INBOUND, job_id
 from syncapi.run_lifecycle import RunRecorder
 from syncapi.services import Services
@@ -46,12 +45,6 @@ OVERLAP_S = 300
 FIRST_POLL_LOOKBACK_S = 24 * 3600
 #: Prefix of the watermark kinds, `reconcile-order` etc.
 WATERMARK_PREFIX = "reconcile-"
-#: The field Magento's list endpoints sort ties by (the entity table's primary key).
-TIE_SORT_FIELD = "entity_id"
-
-
-class ReconcileError(Exception):
-    """Magento answered a poll with records the poll cannot page through."""
 
 
 @dataclass(frozen=True)
@@ -59,15 +52,15 @@ class Source:
     """One kind of Magento record the poll reads: where its list is and its id key."""
 
     entity: str
-    path: str
+    changed_since: Callable[[MagentoClient, str | None], Iterator[dict]]
     id_key: str
 
 
 SOURCES = (
-    Source(ENTITY_ORDER, magento_sales.ORDERS, "entity_id"),
-    Source(ENTITY_INVOICE, magento_sales.INVOICES, "entity_id"),
-    Source(ENTITY_CREDITMEMO, magento_sales.CREDITMEMOS, "entity_id"),
-    Source(ENTITY_CUSTOMER, magento_customers.SEARCH, "id"),
+    Source(ENTITY_ORDER, magento_sales.orders_changed_since, "entity_id"),
+    Source(ENTITY_INVOICE, magento_sales.invoices_changed_since, "entity_id"),
+    Source(ENTITY_CREDITMEMO, magento_sales.creditmemos_changed_since, "entity_id"),
+    Source(ENTITY_CUSTOMER, magento_customers.changed_since, "id"),
 )
 
 
@@ -104,41 +97,6 @@ def poll_start(watermark: dict | None, full: bool, now: datetime) -> str | None:
     return format_magento_time(start)
 
 
-def changed_since(
-    client: MagentoClient, path: str, since: str | None, id_key: str, page_size: int | None = None
-) -> Iterator[dict]:
-    """Every record of the list endpoint `path` with `updated_at` at or after `since` (all when None), oldest
-    change first, each once, read by keyset so records changing meanwhile are never skipped."""
-    size = page_size or client.page_size
-    cursor, strict, seen_at_cursor = since, False, set()
-    while True:
-        criteria = SearchCriteria()
-        if cursor is not None:
-            criteria.where("updated_at", cursor, "gt" if strict else "gteq")
-        criteria.order_by("updated_at").order_by(TIE_SORT_FIELD).page(size, 1)
-        items = (client.search(path, criteria) or {}).get("items") or []
-        for item in items:
-            if not (item.get("updated_at") == cursor and item.get(id_key) in seen_at_cursor):
-                yield item
-        if len(items) < size:
-            return
-        last = items[-1].get("updated_at")
-        if not isinstance(last, str):
-            raise ReconcileError(f"{path} answered records without updated_at; they cannot be polled by time")
-        if last == cursor:
-            # A whole page changed in one second: read that second by offset, then go on after it.
-            already = seen_at_cursor | {item.get(id_key) for item in items}
-            same_second = SearchCriteria().where("updated_at", cursor, "eq").order_by(TIE_SORT_FIELD)
-            for item in client.paginate(path, same_second, page_size=size):
-                if item.get(id_key) not in already:
-                    already.add(item.get(id_key))
-                    yield item
-            strict, seen_at_cursor = True, set()
-            continue
-        cursor, strict = last, False
-        seen_at_cursor = {item.get(id_key) for item in items if item.get("updated_at") == last}
-
-
 def reconcile(
     svc: Services,
     client: MagentoClient,
@@ -161,7 +119,7 @@ def reconcile(
     for source in SOURCES:
         try:
             tally = _reconcile_source(svc, client, run, source, imports[source.entity], full, now)
-        except (MagentoPermanentError, ReconcileError, MappingError) as exc:
+        except (MagentoPermanentError, UnpageableListError, MappingError) as exc:
             # One entity Magento refuses to list (an ACL left out of the integration) must not stop the others.
             run.fail(source.entity, f"could not poll {source.entity}s: {exc}")
             tally = Tally(failed=1)
@@ -182,7 +140,7 @@ def _reconcile_source(
     kind = watermark_kind(source.entity)
     tally = Tally(since=poll_start(get_watermark(engine, kind), full, now))
     newest: datetime | None = None
-    for record in changed_since(client, source.path, tally.since, source.id_key):
+    for record in source.changed_since(client, tally.since):
         tally.seen += 1
         try:
             record_id = magento_id(record.get(source.id_key), f"{source.entity} {source.id_key}")

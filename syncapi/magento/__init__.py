@@ -3,7 +3,9 @@
 `MagentoClient` (in `client`) owns the HTTP: base URL, OAuth 1.0a or bearer auth, one session, timeouts,
 retries and error mapping (`errors`). The resource modules (`products`, `media`, `configurable`, `attributes`,
 `categories`, `inventory`, `prices`, `customers`, `sales`, `stores`) hold paths and payload shapes; `bulk` runs
-the async bulk API; `search` builds searchCriteria.
+the async bulk API; `writes` sends many writes at once (list endpoints in batches, bulk with a one-by-one
+fallback) and says what became of each; `changes` reads a list by `updated_at`; `search` builds searchCriteria.
+Nothing outside this package calls the client's HTTP methods.
 
 A process's client is `Services.magento` (built by `client_for`).
 """

@@ -23,11 +23,13 @@ import random
 import re
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256
+from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1
 from urllib3.exceptions import NewConnectionError
 
@@ -55,6 +57,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Statuses after which the request certainly did not run (rate limit; 503 is Magento's maintenance page).
 NOT_APPLIED_STATUSES = frozenset({429, 503})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+#: Connections requests keeps per host unless told otherwise.
+REQUESTS_POOL_SIZE = 10
 #: Characters of an error page kept in an error message.
 BODY_EXCERPT_CHARS = 300
 
@@ -118,6 +122,34 @@ def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+@dataclass(frozen=True)
+class ClientOptions:
+    """How a `MagentoClient` calls: its store view, timeouts, retry policy and list sizes."""
+
+    store_code: str = "all"
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    max_retries: int = 5
+    page_size: int = 100
+    batch_size: int = 100
+    backoff_base_s: float = BACKOFF_BASE_S
+    backoff_max_s: float = BACKOFF_MAX_S
+    max_total_wait_s: float = MAX_TOTAL_WAIT_S
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> ClientOptions:
+        """The options `settings` ask for; keyword `overrides` replace single options."""
+        options = cls(
+            store_code=settings.magento_store_code,
+            connect_timeout_s=settings.magento_connect_timeout_s,
+            read_timeout_s=settings.magento_read_timeout_s,
+            max_retries=settings.magento_max_retries,
+            page_size=settings.magento_page_size,
+            batch_size=settings.magento_batch_size,
+        )
+        return replace(options, **overrides)
+
+
 class MagentoClient:
     """One Magento store's REST API over one session; thread-safe for concurrent calls like `requests.Session`."""
 
@@ -125,45 +157,40 @@ class MagentoClient:
         self,
         base_url: str,
         auth: requests.auth.AuthBase | None,
+        options: ClientOptions | None = None,
         *,
-        store_code: str = "all",
-        connect_timeout_s: float = 5.0,
-        read_timeout_s: float = 30.0,
-        max_retries: int = 5,
-        page_size: int = 100,
-        batch_size: int = 100,
-        backoff_base_s: float = BACKOFF_BASE_S,
-        backoff_max_s: float = BACKOFF_MAX_S,
-        max_total_wait_s: float = MAX_TOTAL_WAIT_S,
         session: requests.Session | None = None,
     ):
+        options = options or ClientOptions()
         self.base_url = base_url.rstrip("/")
-        self.store_code = store_code
-        self.connect_timeout_s = connect_timeout_s
-        self.read_timeout_s = read_timeout_s
-        self.max_retries = max_retries
-        self.page_size = page_size
-        self.batch_size = batch_size
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
-        self.max_total_wait_s = max_total_wait_s
+        self.options = options
+        self.store_code = options.store_code
+        self.connect_timeout_s = options.connect_timeout_s
+        self.read_timeout_s = options.read_timeout_s
+        self.max_retries = options.max_retries
+        self.page_size = options.page_size
+        self.batch_size = options.batch_size
+        self.backoff_base_s = options.backoff_base_s
+        self.backoff_max_s = options.backoff_max_s
+        self.max_total_wait_s = options.max_total_wait_s
         self.session = session or requests.Session()
         self.session.auth = auth
         self.session.headers.update({"Accept": "application/json", "User-Agent": "syncapi"})
+        self._pool_size = REQUESTS_POOL_SIZE
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> MagentoClient:
-        """A client configured from `settings`; keyword `overrides` replace constructor arguments."""
-        options: dict[str, Any] = {
-            "store_code": settings.magento_store_code,
-            "connect_timeout_s": settings.magento_connect_timeout_s,
-            "read_timeout_s": settings.magento_read_timeout_s,
-            "max_retries": settings.magento_max_retries,
-            "page_size": settings.magento_page_size,
-            "batch_size": settings.magento_batch_size,
-        }
-        options.update(overrides)
-        return cls(settings.magento_base_url, auth_for(settings), **options)
+        """A client configured from `settings`; keyword `overrides` replace single `ClientOptions`."""
+        return cls(settings.magento_base_url, auth_for(settings), ClientOptions.from_settings(settings, **overrides))
+
+    def pool_at_least(self, connections: int) -> None:
+        """Keep at least `connections` connections per host, so that many threads calling at once do not open
+        and drop a connection per call."""
+        if connections > self._pool_size:
+            adapter = HTTPAdapter(pool_connections=connections, pool_maxsize=connections)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+            self._pool_size = connections
 
     def close(self) -> None:
         """Close the session's connections."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from syncapi.magento.changes import changed_since as _changed_since
 from syncapi.magento.client import MagentoClient, path
 from syncapi.magento.search import SearchCriteria
 
@@ -25,6 +26,18 @@ def search(client: MagentoClient, criteria: SearchCriteria | None = None) -> dic
 def iterate(client: MagentoClient, criteria: SearchCriteria | None = None) -> Iterator[dict]:
     """Every customer matching `criteria`, page by page."""
     return client.paginate(SEARCH, criteria)
+
+
+def changed_since(client: MagentoClient, since: str | None) -> Iterator[dict]:
+    """Every customer changed at or after `since` (all when None), oldest change first (see `changes`)."""
+    return _changed_since(client, SEARCH, since, "id")
+
+
+def find_by_email(client: MagentoClient, email: str) -> dict | None:
+    """The customer with `email` (in any website), or None."""
+    answer = search(client, SearchCriteria().where("email", email).page(1))
+    items = (answer or {}).get("items") or []
+    return items[0] if items else None
 
 
 def create(client: MagentoClient, customer: dict, password: str | None = None) -> dict:

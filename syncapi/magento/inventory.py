@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from syncapi.magento.client import MagentoClient
 from syncapi.magento.search import SearchCriteria
+from syncapi.magento.writes import Batching, send_entries
 
 SOURCE_ITEMS = "/V1/inventory/source-items"
 STATUS_OUT_OF_STOCK = 0
@@ -29,6 +30,11 @@ def source_item(sku: str, source_code: str, quantity: float) -> dict:
 def save(client: MagentoClient, items: Iterable[dict], *, batch_size: int | None = None) -> None:
     """Write source items (see `source_item`) in batches."""
     client.send_in_batches(SOURCE_ITEMS, "sourceItems", items, batch_size=batch_size)
+
+
+def write_source_items(client: MagentoClient, entries: list[dict], batching: Batching) -> dict[str, str]:
+    """Write source items (see `source_item`) batch by batch; the SKUs that failed, with why."""
+    return send_entries(client, SOURCE_ITEMS, "sourceItems", entries, "write stock", batching)
 
 
 def source_items(client: MagentoClient, skus: Iterable[str], source_code: str | None = None) -> Iterator[dict]:

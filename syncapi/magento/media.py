@@ -10,6 +10,7 @@ import base64
 from collections.abc import Iterable
 
 from syncapi.magento.client import MagentoClient, path
+from syncapi.magento.writes import BulkWriter, Outcome, Write
 
 ENTRIES = "/V1/products/{sku}/media"
 ENTRY = "/V1/products/{sku}/media/{entry_id}"
@@ -30,6 +31,21 @@ def add(client: MagentoClient, sku: str, entry: dict, *, store: str | None = Non
 def delete(client: MagentoClient, sku: str, entry_id: int, *, store: str | None = None) -> bool:
     """Remove gallery entry `entry_id` from the product."""
     return bool(client.delete(path(ENTRY, sku=sku, entry_id=entry_id), store=store))
+
+
+def add_all(writer: BulkWriter, items: list[tuple[str, dict]]) -> list[Outcome]:
+    """Add each `(sku, gallery entry)` through `writer`; one `Outcome` per item (result: the new entry id, when
+    known)."""
+    client = writer.client
+    return writer.write(
+        Write(
+            "POST",
+            ENTRIES,
+            lambda body: f"upload image {body['entry']['content']['name']} of {body['sku']}",
+            lambda body: add(client, body["sku"], body["entry"]),
+        ),
+        [{"sku": sku, "entry": entry} for sku, entry in items],
+    )
 
 
 def image_entry(

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from syncapi.magento.client import MagentoClient
+from syncapi.magento.client import MagentoClient, batches
 from syncapi.magento.errors import format_message
+from syncapi.magento.writes import Batching, outcome_of, send_entries
 
 BASE_PRICES = "/V1/products/base-prices"
 SPECIAL_PRICES = "/V1/products/special-price"
@@ -65,6 +66,54 @@ def special_prices(client: MagentoClient, skus: Iterable[str]) -> list[dict]:
     for answer in client.send_in_batches(SPECIAL_PRICES_INFORMATION, "skus", skus):
         found.extend(answer or [])
     return found
+
+
+def set_base_prices(client: MagentoClient, entries: list[dict], batching: Batching) -> dict[str, str]:
+    """Set base prices (see `base_price`) batch by batch; the SKUs that failed, with why."""
+    return send_entries(client, BASE_PRICES, "prices", entries, "set base price", batching)
+
+
+def set_special_prices(client: MagentoClient, entries: list[dict], batching: Batching) -> dict[str, str]:
+    """Add or replace special prices (see `special_price`) batch by batch; the SKUs that failed, with why."""
+    return send_entries(client, SPECIAL_PRICES, "prices", entries, "set special price", batching)
+
+
+def remove_special_prices(client: MagentoClient, entries: list[dict], batching: Batching) -> dict[str, str]:
+    """Remove special prices (entries as read by `read_special_prices`); the SKUs that failed, with why."""
+    return send_entries(client, SPECIAL_PRICES_DELETE, "prices", entries, "remove special price", batching)
+
+
+def read_special_prices(
+    client: MagentoClient, skus: list[str], batching: Batching
+) -> tuple[list[dict], dict[str, str]]:
+    """The special prices Magento holds for `skus` (as entries to delete), and the SKUs that could not be read."""
+    if not skus:
+        return [], {}
+    found: list[dict] = []
+    failed: dict[str, str] = {}
+    chunks = list(batches(skus, batching.size))
+    action = "read special prices"
+
+    def read(chunk: list[str]):
+        return outcome_of(action, lambda: special_prices(client, chunk))
+
+    outcomes = batching.map(read, chunks)
+    batching.check(outcomes)
+    for chunk, outcome in zip(chunks, outcomes, strict=True):
+        if outcome.ok:
+            found.extend(outcome.result)
+            continue
+        if outcome.transient or len(chunk) == 1:
+            failed.update(dict.fromkeys(chunk, outcome.error or action))
+            continue
+        # One unknown SKU makes Magento refuse the whole read: read the chunk's SKUs one by one.
+        for sku, single in zip(chunk, batching.map(lambda sku: read([sku]), chunk), strict=True):
+            if single.ok:
+                found.extend(single.result)
+            else:
+                failed[sku] = single.error or action
+    entries = [{key: value for key, value in entry.items() if value is not None} for entry in found]
+    return [entry for entry in entries if entry.get("sku") in set(skus)], failed
 
 
 def _failures(answers: list) -> list[PriceFailure]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from syncapi.magento import bulk
-from syncapi.magento.client import MagentoClient, path
+from syncapi.magento.client import MagentoClient, batches, path
 from syncapi.magento.search import SearchCriteria
+from syncapi.magento.writes import Batching, BulkWriter, Outcome, Write
 
 PRODUCTS = "/V1/products"
 PRODUCT = "/V1/products/{sku}"
@@ -51,6 +52,39 @@ def iterate(client: MagentoClient, criteria: SearchCriteria | None = None, *, st
     return client.paginate(PRODUCTS, criteria, store=store)
 
 
+def ids_by_sku(client: MagentoClient, skus: list[str], batching: Batching) -> dict[str, str]:
+    """The Magento ids of those of `skus` Magento has: one search per `batching.size` SKUs, run through
+    `batching.map`."""
+    # A comma inside a SKU would split an `in` filter: such SKUs are looked up one by one.
+    plain = [sku for sku in skus if "," not in sku]
+    pages = [SearchCriteria().where("sku", chunk, "in").page(len(chunk)) for chunk in batches(plain, batching.size)]
+    pages += [SearchCriteria().where("sku", sku).page(1) for sku in skus if "," in sku]
+    answers = batching.map(lambda criteria: search(client, criteria), pages)
+    wanted = set(skus)
+    return {
+        str(item["sku"]): str(item["id"])
+        for answer in answers
+        for item in (answer or {}).get("items") or []
+        if str(item.get("sku")) in wanted
+    }
+
+
 def bulk_save(client: MagentoClient, products: list[dict], *, store: str | None = None, **wait_options: float):
     """Save `products` through the async bulk API; one `bulk.OperationResult` per product, in order."""
     return bulk.run(client, "POST", PRODUCTS, [{"product": p} for p in products], store=store, **wait_options)
+
+
+def save_all(writer: BulkWriter, products: list[dict]) -> list[Outcome]:
+    """Save each product (an upsert by SKU) through `writer`; one `Outcome` per product, in order (result: the
+    saved product)."""
+    client = writer.client
+    store = client.store_code
+    return writer.write(
+        Write(
+            "POST",
+            PRODUCTS,
+            lambda body: f"save product {body['product']['sku']}",
+            lambda body: update(client, body["product"]["sku"], body["product"], store=store),
+        ),
+        [{"product": product} for product in products],
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from syncapi.magento.changes import changed_since
 from syncapi.magento.client import MagentoClient, path
 from syncapi.magento.search import SearchCriteria
 
@@ -47,3 +48,18 @@ def get_creditmemo(client: MagentoClient, creditmemo_id: int) -> dict:
 def creditmemos(client: MagentoClient, criteria: SearchCriteria | None = None) -> Iterator[dict]:
     """Every credit memo matching `criteria`, page by page."""
     return client.paginate(CREDITMEMOS, criteria)
+
+
+def orders_changed_since(client: MagentoClient, since: str | None) -> Iterator[dict]:
+    """Every order changed at or after `since` (all when None), oldest change first (see `changes`)."""
+    return changed_since(client, ORDERS, since, "entity_id")
+
+
+def invoices_changed_since(client: MagentoClient, since: str | None) -> Iterator[dict]:
+    """Every invoice changed at or after `since` (all when None), oldest change first (see `changes`)."""
+    return changed_since(client, INVOICES, since, "entity_id")
+
+
+def creditmemos_changed_since(client: MagentoClient, since: str | None) -> Iterator[dict]:
+    """Every credit memo changed at or after `since` (all when None), oldest change first (see `changes`)."""
+    return changed_since(client, CREDITMEMOS, since, "entity_id")

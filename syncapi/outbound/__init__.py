@@ -5,8 +5,8 @@ The jobs in `jobs.outbound` (`push_<kind>(run_id, full=False, keys=None, force=F
     with push_context(svc, recorder, force=force) as ctx:      # context: client, POS gateway, threads, lock
         PUSHES[kind](ctx, full=full, keys=keys)
 
-Modules: `mapping` (POS records to Magento bodies, pure), `delta` (watermarks, retries, hashes), `writer`
-(async bulk or concurrent saves), `attributes` (attribute sets and options), one module per kind (`products`
+Modules: `mapping` (POS records to Magento bodies, pure), `delta` (watermarks, retries, hashes),
+`attributes` (attribute sets and options), one module per kind (`products`
 with `images`, `prices`, `stock`, `categories`, `customers`), and `cli` (`flask sync`).
 """
 

@@ -24,10 +24,11 @@ from syncapi.magento.errors import (
     MagentoPermanentError,
     MagentoTransientError,
 )
+from syncapi.magento.writes import Outcome, outcome_of, refused
 from syncapi.outbound import mapping
-from syncapi.outbound.context import Outcome, PushContext, Tally, outcome_of, push_lock, refused
-from syncapi.outbound.delta import HASH_CATEGORIES, hash_of
-from syncapi.outbound.runner import pos_ids, push_records
+from syncapi.outbound.context import PushContext, Tally, push_lock
+from syncapi.outbound.delta import HASH_CATEGORIES, PosRecords, hash_of
+from syncapi.outbound.records import pos_ids, push_records
 from syncapi.pos.errors import PosError
 from syncapi.pos.gateway import Category
 from syncapi.state import LINK_SYNCED, get_hashes, put_hashes, record_links
@@ -44,19 +45,15 @@ MAX_DEPTH = 50
 def push_categories(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
     """One category run: the ids asked for, or what changed since the last run (everything with `full`)."""
     pusher = CategoryPush(ctx, ctx.tally)
-    push_records(
-        ctx,
-        KIND,
-        changed=ctx.gateway.changed_categories,
-        by_keys=lambda chunk: ctx.gateway.get_categories([int(key) for key in chunk]),
+    records = PosRecords(
+        ctx.gateway.changed_categories,
+        lambda chunk: ctx.gateway.get_categories([int(key) for key in chunk]),
         key_of=lambda category: str(category.id),
-        push=pusher.push,
-        missing="no such category in the POS",
-        full=full,
-        keys=pos_ids(ctx, keys, "category"),
-        retry_ok=str.isdigit,
         count=ctx.gateway.count_categories,
+        noun=KIND,
+        missing="no such category in the POS",
     )
+    push_records(ctx, KIND, records, pusher.push, full=full, keys=pos_ids(ctx, keys, "category"), retry_ok=str.isdigit)
 
 
 class CategoryPush:

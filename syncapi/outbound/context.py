@@ -18,19 +18,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, TypeVar
-
-from requests.adapters import HTTPAdapter
+from typing import TypeVar
 
 from syncapi.config import Settings
 from syncapi.magento.client import MagentoClient
-from syncapi.magento.errors import (
-    MagentoAuthError,
-    MagentoPermanentError,
-    MagentoTransientError,
-    MagentoUnsafePathError,
-)
+from syncapi.magento.errors import MagentoTransientError
+from syncapi.magento.writes import Batching, Outcome
 from syncapi.pos.gateway import PosGateway
 from syncapi.run_lifecycle import RunRecorder
 from syncapi.services import Services
@@ -52,36 +45,6 @@ LOCK_PREFIX = "syncapi:outbound:lock:"
 
 class PushLockedError(RuntimeError):
     """Another push of the same kind held the lock for too long (RQ retries the job)."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one write: `ok`, Magento's answer (`result`), or why not (`error`, `transient`)."""
-
-    ok: bool
-    result: Any = None
-    error: str | None = None
-    transient: bool = False
-
-
-def refused(action: str, exc: MagentoPermanentError) -> str:
-    """A run-error message for a refusal: what was tried and Magento's own words (or ours, when the request
-    was refused before it was sent)."""
-    if isinstance(exc, MagentoUnsafePathError):
-        return f"{action}: {exc.message}"
-    return f"{action}: Magento answered {exc.status}: {exc.message}"
-
-
-def outcome_of(action: str, call: Callable[[], Any]) -> Outcome:
-    """Run one Magento call; its answer, or a refusal or transient failure as an `Outcome` (auth errors raise)."""
-    try:
-        return Outcome(True, call())
-    except MagentoAuthError:
-        raise
-    except MagentoPermanentError as exc:
-        return Outcome(False, error=refused(action, exc))
-    except MagentoTransientError as exc:
-        return Outcome(False, error=f"{action}: {exc.message}", transient=True)
 
 
 class Tally:
@@ -219,6 +182,11 @@ class PushContext:
             return [func(item) for item in items]
         return list(self.executor.map(func, items))
 
+    @property
+    def batching(self) -> Batching:
+        """Many writes of this run: MAGENTO_BATCH_SIZE per call, on the run's threads, under its error policy."""
+        return Batching(self.settings.magento_batch_size, self.map, self.check_transient)
+
     def check_transient(self, outcomes: Iterable[Outcome]) -> None:
         """Raise `MagentoTransientError` when transient failures say Magento is down (see the module doc)."""
         outcomes = list(outcomes)
@@ -234,19 +202,9 @@ class PushContext:
             )
 
 
-#: Connections requests keeps per host unless told otherwise.
-REQUESTS_POOL_SIZE = 10
-
-
 def _client_for_threads(svc: Services) -> MagentoClient:
     client = svc.magento
-    wanted = svc.settings.magento_concurrency
-    if wanted > REQUESTS_POOL_SIZE and getattr(client, "_push_pool_size", REQUESTS_POOL_SIZE) < wanted:
-        # More threads than pooled connections would open and drop a connection per call.
-        adapter = HTTPAdapter(pool_connections=wanted, pool_maxsize=wanted)
-        client.session.mount("http://", adapter)
-        client.session.mount("https://", adapter)
-        client._push_pool_size = wanted
+    client.pool_at_least(svc.settings.magento_concurrency)
     return client
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from syncapi.magento import customers as magento_customers
 from syncapi.magento import stores
 from syncapi.magento.errors import MagentoNotFoundError
-from syncapi.magento.search import SearchCriteria
+from syncapi.magento.writes import Outcome, outcome_of
 from syncapi.outbound import mapping
-from syncapi.outbound.context import Outcome, PushContext, outcome_of
-from syncapi.outbound.delta import HASH_CUSTOMERS, changed_keys, hash_of
-from syncapi.outbound.runner import pos_ids, push_records
+from syncapi.outbound.context import PushContext
+from syncapi.outbound.delta import HASH_CUSTOMERS, PosRecords, changed_keys, hash_of
+from syncapi.outbound.records import pos_ids, push_records
 from syncapi.pos.errors import PosError
 from syncapi.pos.gateway import Customer
 from syncapi.state import LINK_SYNCED, put_hashes, record_links
@@ -29,19 +29,16 @@ LINK_CUSTOMER = "customer"
 
 def push_customers(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
     """One customer run: the ids asked for, or what changed since the last run (everything with `full`)."""
-    push_records(
-        ctx,
-        KIND,
-        changed=ctx.gateway.changed_customers,
-        by_keys=lambda chunk: ctx.gateway.get_customers([int(key) for key in chunk]),
+    records = PosRecords(
+        ctx.gateway.changed_customers,
+        lambda chunk: ctx.gateway.get_customers([int(key) for key in chunk]),
         key_of=lambda customer: str(customer.id),
-        push=CustomerPush(ctx).push,
-        missing="no such customer in the POS",
-        full=full,
-        keys=pos_ids(ctx, keys, "customer"),
-        retry_ok=str.isdigit,
         count=ctx.gateway.count_customers,
+        noun=KIND,
+        missing="no such customer in the POS",
     )
+    push = CustomerPush(ctx).push
+    push_records(ctx, KIND, records, push, full=full, keys=pos_ids(ctx, keys, "customer"), retry_ok=str.isdigit)
 
 
 class CustomerPush:
@@ -89,7 +86,9 @@ class CustomerPush:
                 return read, "updated"
             current = read.result
         if current is None:
-            found = outcome_of(f"look up {label} by email", lambda: _find_by_email(client, customer.email))
+            found = outcome_of(
+                f"look up {label} by email", lambda: magento_customers.find_by_email(client, customer.email)
+            )
             if not found.ok:
                 return found, "updated"
             current = found.result
@@ -138,12 +137,6 @@ def _get_or_none(client, customer_id: int) -> dict | None:
         return magento_customers.get(client, customer_id)
     except MagentoNotFoundError:
         return None  # deleted in Magento: found again by email, or created again
-
-
-def _find_by_email(client, email: str) -> dict | None:
-    answer = magento_customers.search(client, SearchCriteria().where("email", email).page(1))
-    items = (answer or {}).get("items") or []
-    return items[0] if items else None
 
 
 def _same(merged: dict, current: dict) -> bool:

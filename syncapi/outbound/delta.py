@@ -25,7 +25,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from syncapi.outbound.waiting import FIELD as waiting_field
 from syncapi.outbound.waiting import keep_waiting, waiting_of
@@ -89,31 +89,41 @@ def save_watermark(engine, kind: str, cursors: Mapping[str, Cursor | None], fail
     set_watermark(engine, kind, keep_waiting(stored, value, kind))
 
 
+@dataclass(frozen=True)
+class PosRecords(Generic[T]):
+    """How one kind's records are read from the POS: those changed after a cursor, those of some keys, the key
+    of each, how many the POS holds, and what they are called."""
+
+    changed: Callable[[Cursor | None, int], Batch[T]]
+    by_keys: Callable[[list[str]], list[T]]
+    key_of: Callable[[T], Any] | None = None
+    #: With `key_of`: how many rows a read from the beginning must find (the POS's own count).
+    count: Callable[[], int] | None = None
+    noun: str = "records"
+    #: Why a key asked for fails when the POS has no record of it.
+    missing: str = "not in the POS"
+
+
 class Reader:
     """The batches of records a run works on, and the cursor to store when it is done."""
 
     def __init__(
         self,
-        changed: Callable[[Cursor | None, int], Batch[T]],
-        by_keys: Callable[[list[str]], list[T]],
+        records: PosRecords[T],
         *,
         after: Cursor | None,
         keys: list[str] | None,
         retry: list[str],
         batch_size: int,
-        count: Callable[[], int] | None = None,
-        key_of: Callable[[T], Any] | None = None,
-        noun: str = "records",
         refuse: Callable[[T, str], None] | None = None,
     ):
-        self.changed = changed
-        #: With `key_of`: how many rows a read from the beginning must find (the POS's own count).
-        self.count = count
-        self.key_of = key_of
-        self.noun = noun
+        self.changed = records.changed
+        self.count = records.count
+        self.key_of = records.key_of
+        self.noun = records.noun
         #: Told of each record that may not be sent (`textcheck.record_problem`), which is then left out.
         self.refuse = refuse
-        self.by_keys = by_keys
+        self.by_keys = records.by_keys
         self.after = after
         self.keys = keys
         self.retry = retry

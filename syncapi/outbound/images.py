@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from syncapi.magento import media
 from syncapi.magento.errors import MagentoNotFoundError
+from syncapi.magento.writes import BulkWriter, Outcome, outcome_of
 from syncapi.outbound import mapping
-from syncapi.outbound.context import Outcome, PushContext, outcome_of
+from syncapi.outbound.context import PushContext
 from syncapi.outbound.delta import HASH_IMAGES, hash_of
-from syncapi.outbound.writer import Writer
 from syncapi.pos.gateway import ProductImage
 from syncapi.state import get_hashes, put_hashes
 
@@ -52,7 +52,7 @@ def image_key(sku: str, position: int) -> str:
 
 
 def sync_images(
-    ctx: PushContext, writer: Writer, skus: list[str], *, fresh: set[str], sources: Mapping[str, str] | None = None
+    ctx: PushContext, writer: BulkWriter, skus: list[str], *, fresh: set[str], sources: Mapping[str, str] | None = None
 ) -> ImageResult:
     """Bring the galleries of `skus` (all in Magento) in line with the POS; `fresh`: created by this run.
 
@@ -128,7 +128,7 @@ def sync_images(
         )
         for task in uploads
     ]
-    for task, outcome in zip(uploads, writer.add_images(entries), strict=True):
+    for task, outcome in zip(uploads, media.add_all(writer, entries), strict=True):
         if not outcome.ok:
             task.error = outcome.error
         elif _entry_id(outcome.result) is not None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from syncapi.magento import products
+from syncapi.magento import inventory, products
+from syncapi.magento import prices as magento_prices
 from syncapi.pos.gateway import Customer, Product
 
 #: Bumped whenever what is sent for an unchanged POS record changes, so every record is sent once more.
@@ -104,8 +105,6 @@ MULTI_VALUE_SEPARATOR = ","
 
 #: Special prices are written with this start date, so the entry written is the entry later deleted.
 SPECIAL_PRICE_FROM = "2000-01-01 00:00:00"
-#: Magento's global price scope.
-GLOBAL_STORE_ID = 0
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -342,12 +341,12 @@ def media_file_pattern(filename: str) -> re.Pattern:
 
 def base_price_entry(sku: str, retail_price: Decimal) -> dict:
     """A `base-prices` entry for the global price."""
-    return {"sku": sku, "price": number(retail_price), "store_id": GLOBAL_STORE_ID}
+    return magento_prices.base_price(sku, number(retail_price))
 
 
 def special_price_entry(sku: str, sale_price: Decimal) -> dict:
     """A `special-price` entry for the global price, open-ended."""
-    return {"sku": sku, "price": number(sale_price), "store_id": GLOBAL_STORE_ID, "price_from": SPECIAL_PRICE_FROM}
+    return magento_prices.special_price(sku, number(sale_price), SPECIAL_PRICE_FROM)
 
 
 def price_hash_input(retail_price: Decimal, sale_price: Decimal | None) -> dict:
@@ -362,7 +361,7 @@ def price_hash_input(retail_price: Decimal, sale_price: Decimal | None) -> dict:
 def source_item_entry(sku: str, source_code: str, on_hand: Decimal) -> dict:
     """A source item with the POS's on-hand (never below 0: Magento keeps its own reservations, inventory #2725)."""
     quantity = number(max(Decimal(on_hand), Decimal(0)))
-    return {"sku": sku, "source_code": source_code, "quantity": quantity, "status": 1 if quantity > 0 else 0}
+    return inventory.source_item(sku, source_code, quantity)
 
 
 def stock_hash_input(entry: dict) -> dict:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from syncapi.magento.inventory import SOURCE_ITEMS
+from syncapi.magento import inventory
 from syncapi.outbound import mapping
 from syncapi.outbound.common import NOT_IN_POS, settle, split_known
 from syncapi.outbound.context import PushContext, Tally
-from syncapi.outbound.delta import HASH_STOCK, changed_keys, hash_of
-from syncapi.outbound.lists import send_entries
-from syncapi.outbound.runner import push_records
+from syncapi.outbound.delta import HASH_STOCK, PosRecords, changed_keys, hash_of
+from syncapi.outbound.records import push_records
 from syncapi.pos.gateway import StockLevel
 
 KIND = "stock"
@@ -23,18 +22,15 @@ KIND = "stock"
 
 def push_stock(ctx: PushContext, *, full: bool = False, keys: list[str] | None = None) -> None:
     """One stock run: the SKUs asked for, or what changed since the last run (everything with `full`)."""
-    push_records(
-        ctx,
-        KIND,
-        changed=ctx.gateway.changed_stock,
-        by_keys=lambda skus: levels_of(ctx, skus),
+    records = PosRecords(
+        ctx.gateway.changed_stock,
+        lambda skus: levels_of(ctx, skus),
         key_of=lambda level: level.sku,
-        push=lambda levels: push_levels(ctx, levels, ctx.tally),
-        missing=NOT_IN_POS,
-        full=full,
-        keys=keys,
         count=ctx.gateway.count_stock,
+        noun=KIND,
+        missing=NOT_IN_POS,
     )
+    push_records(ctx, KIND, records, lambda levels: push_levels(ctx, levels, ctx.tally), full=full, keys=keys)
 
 
 def levels_of(ctx: PushContext, skus: list[str]) -> list[StockLevel]:
@@ -67,5 +63,5 @@ def push_levels(ctx: PushContext, levels: list[StockLevel], tally: Tally | None,
     if tally is not None:
         for sku in wanted.keys() - changed.keys():
             tally.unchanged(sku)
-    failed = send_entries(ctx, SOURCE_ITEMS, "sourceItems", [entries[sku] for sku in changed], "write stock")
+    failed = inventory.write_source_items(ctx.client, [entries[sku] for sku in changed], ctx.batching)
     settle(ctx, HASH_STOCK, changed, failed, stored, tally)

@@ -1,4 +1,5 @@
-"""The read loop every push but the product push shares: which POS records a run reads, and its watermark."""
+"""The read loop every push but the product push shares: which POS records a run reads, batch by batch, and
+the watermark it leaves."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from syncapi.outbound.context import READ_BATCH, PushContext
-from syncapi.outbound.delta import Reader, load_watermark, save_watermark
+from syncapi.outbound.delta import PosRecords, Reader, load_watermark, save_watermark
 
 
 def pos_ids(ctx: PushContext, keys: list[str] | None, noun: str) -> list[str] | None:
@@ -25,43 +26,36 @@ def pos_ids(ctx: PushContext, keys: list[str] | None, noun: str) -> list[str] | 
 def push_records(
     ctx: PushContext,
     kind: str,
-    *,
-    changed: Callable[..., Any],
-    by_keys: Callable[[list[str]], list[Any]],
-    key_of: Callable[[Any], str],
+    records: PosRecords[Any],
     push: Callable[[list[Any]], None],
-    missing: str,
+    *,
     full: bool = False,
     keys: list[str] | None = None,
     retry_ok: Callable[[str], bool] = lambda key: True,
-    count: Callable[[], int] | None = None,
 ) -> None:
     """One run of `kind`: the records of `keys`, or what changed since the last run (everything with `full`),
     plus the keys the last run failed and the SKUs waiting for their product; each batch goes to `push`. A key
-    the POS lacks fails with `missing`.
+    the POS lacks fails with `records.missing`.
     Only a run over what changed moves the watermark, so a run for a few keys never skips anything. A run
-    reading from the beginning checks it read as many records as `count` says the POS holds."""
+    reading from the beginning checks it read as many records as `records.count` says the POS holds."""
     watermark = load_watermark(ctx.state_engine, kind)
+    key_of = records.key_of or str
     reader = Reader(
-        changed,
-        by_keys,
+        records,
         after=None if full else watermark.cursor(),
         keys=keys,
         retry=[] if full or keys is not None else _retried(watermark, retry_ok),
         batch_size=READ_BATCH,
-        count=count,
-        key_of=key_of,
-        noun=kind,
         refuse=lambda record, problem: ctx.tally.refused(key_of(record), problem),
     )
     seen: set[str] = set()
-    for records in reader.batches():
-        seen.update(key_of(record) for record in records)
-        push(records)
+    for batch in reader.batches():
+        seen.update(key_of(record) for record in batch)
+        push(batch)
     for key in _missing(keys, seen):
         if ctx.tally.counted(key):
             continue  # read, but refused before sending (see `Reader.refuse`): not missing from the POS
-        ctx.tally.failed(key, missing)
+        ctx.tally.failed(key, records.missing)
     if keys is None:
         save_watermark(ctx.state_engine, kind, {"cursor": reader.checkpoint}, ctx.tally.failed_keys)
 
