@@ -28,7 +28,7 @@ def signed(body: bytes, content_type: str | None = "application/json") -> dict:
 @pytest.fixture
 def client(app):
     """The test client of an app whose own tables exist, so the API answers its real errors."""
-    upgrade(app.extensions["state_engine"])
+    upgrade(app.extensions["services"].state_engine)
     return app.test_client()
 
 

@@ -471,7 +471,7 @@ def test_state_init_command_is_idempotent(app):
     second = runner.invoke(args=["state", "init"])
     assert second.exit_code == 0, second.output
     assert f"already at revision {head_revision()}" in second.output
-    assert current_revision(app.extensions["state_engine"]) == head_revision()
+    assert current_revision(app.extensions["services"].state_engine) == head_revision()
 
 
 def test_state_init_names_an_unreachable_database(redis, tmp_path):
@@ -482,7 +482,7 @@ def test_state_init_names_an_unreachable_database(redis, tmp_path):
 
 
 def test_state_prune_command(app_with_state):
-    engine = app_with_state.extensions["state_engine"]
+    engine = app_with_state.extensions["services"].state_engine
     run = create_run(engine, "stock", "schedule")
     finish_run(engine, run.run_id)
     result = app_with_state.test_cli_runner().invoke(args=["state", "prune", "--older-than-days", "0"])
