@@ -27,7 +27,7 @@ from syncapi.magento import cli as magento_cli
 from syncapi.pos import cli as pos_cli
 from syncapi.state import cli as state_cli
 
-#: Largest operator API body accepted, in bytes (a JSON 413 above it; webhooks allow more: README "Answers").
+#: Largest operator API body accepted, in bytes (a JSON 413 above it; webhooks allow more: docs/reference.md#answers).
 MAX_BODY_BYTES = 1024 * 1024
 
 
