@@ -23,6 +23,9 @@ import pytest
 from flask import abort, jsonify
 from flask.cli import FlaskGroup
 
+from jobs import periodic
+from jobs.dispatch import JOBS
+from jobs.inbound import IMPORT_JOBS
 from syncapi.config import Settings
 from syncapi.errors import error_response
 from syncapi.pos.models import PosBase
@@ -446,15 +449,60 @@ def test_the_processes_are_the_procfiles():
     assert documented == {name.strip(): command.strip() for name, command in procfile.items()}
 
 
+class _Registrar:
+    """Stands where the cron scheduler stands in `jobs.periodic.register_schedule`, keeping what it is given."""
+
+    def __init__(self):
+        self.registered = []
+
+    def register(self, func, queue_name, *args, **kwargs):
+        self.registered.append(func)
+
+
+def dotted_path(func) -> str:
+    """The path RQ stores for a job function."""
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def resolved(path: str):
+    module, function = path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), function, None)
+
+
+#: Old paths kept for one release, and the job each stands for. `syncapi.runs` names the same functions;
+#: `syncapi.personal_data` sits below `jobs` in the layers, so it keeps a function of its own that does the same.
+OLD_JOB_PATHS = {
+    "syncapi.runs.start_scheduled": periodic.start_scheduled,
+    "syncapi.runs.prune_history": periodic.prune_history,
+    "syncapi.personal_data.purge_personal_data": periodic.purge_personal_data,
+}
+OLD_PATHS_OF_THEIR_OWN = {"syncapi.personal_data.purge_personal_data"}
+
+
 def test_every_documented_job_path_imports():
-    """RQ finds a queued job by its dotted path: each one documented must resolve (an alias counts)."""
+    """RQ finds a queued job by its dotted path: the documented paths are exactly those of the functions the code
+    queues (the kinds of run, the imports, the cron schedule) and the old paths kept for work queued before an
+    upgrade, and each resolves."""
     rows = table("Jobs", "job")
     kinds = ("products", "stock", "prices", "categories", "customers")
     paths = [code.split("(")[0] for row in rows for code in codes(row["job"])]
+    documented = set()
     for path in paths:
         for expanded in [path.replace("<kind>", kind) for kind in kinds] if "<kind>" in path else [path]:
-            module, function = expanded.rsplit(".", 1)
-            assert callable(getattr(importlib.import_module(module), function, None)), f"{expanded} does not resolve"
+            assert callable(resolved(expanded)), f"{expanded} does not resolve"
+            documented.add(expanded)
+    registrar = _Registrar()
+    periodic.register_schedule(registrar, Settings())
+    assert len(registrar.registered) >= 3, "the schedule registered nothing"
+    queued = {dotted_path(func) for func in [*JOBS.values(), *IMPORT_JOBS.values(), *registrar.registered]}
+    for old, new in OLD_JOB_PATHS.items():
+        assert dotted_path(new) in queued, f"{old} stands for {dotted_path(new)}, which nothing queues any more"
+        func = resolved(old)
+        assert func is new or (old in OLD_PATHS_OF_THEIR_OWN and dotted_path(func) == old), f"{old} is not an alias"
+    code = queued | set(OLD_JOB_PATHS)
+    assert documented == code, (
+        f"documented, not queued: {sorted(documented - code)}; queued, not documented: {sorted(code - documented)}"
+    )
 
 
 # --- the readers of these tables ------------------------------------------------------------------------------
