@@ -27,7 +27,7 @@ from syncapi.commands import sync as sync_commands
 from syncapi.commands import webhook as webhook_commands
 from syncapi.config import Settings, load_settings
 
-#: Largest operator API body accepted, in bytes (a JSON 413 above it; webhooks allow more: README "Answers").
+#: Largest operator API body accepted, in bytes (a JSON 413 above it; webhooks allow more: docs/reference.md#answers).
 MAX_BODY_BYTES = 1024 * 1024
 
 

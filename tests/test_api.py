@@ -1,4 +1,4 @@
-"""The operator API (README, "Operator API") against real Redis, RQ and the state database."""
+"""The operator API (docs/reference.md#operator-api) against real Redis, RQ and the state database."""
 
 from __future__ import annotations
 
