@@ -167,3 +167,36 @@ def test_since_is_only_for_sales(inbound):
     result = inbound.app.test_cli_runner().invoke(args=["sync", "products", "--since", "2026-01-01"])
     assert result.exit_code == 2
     assert "--since is only for sales" in result.output
+
+
+def test_a_dry_run_magento_refuses_stops_with_exit_1_and_says_why(inbound):
+    seed_go_live(inbound)
+    inbound.magento.configure(denied_resources=["Magento_Sales::actions_view"])
+    result = invoke(inbound, "--since", "2026-01-01", "--dry-run")
+    assert result.exit_code == 1, result.output
+    assert "dry run stopped: MagentoAuthError" in result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "dry run: 0 records: 0 would write, 0 already in the POS, 0 would wait, 0 would not write, 0 would refuse "
+        "before it stopped"
+    )
+
+
+@pytest.fixture
+def two_websites(inbound_settings):
+    inbound_settings["ORDER_LOCATIONS"] = "base:WEBUS,nz_store:WEBNZ"
+
+
+def test_the_dry_run_names_the_location_each_order_would_be_written_at(two_websites, inbound):
+    inbound.magento.seed(
+        websites=[{"id": 2, "code": "oceania", "name": "Oceania", "default_group_id": 2}],
+        store_views=[{"id": 2, "code": "nz_store", "name": "New Zealand", "website_id": 2, "store_group_id": 2}],
+    )
+    inbound.add_product("CAP-1", on_hand=10)
+    inbound.seed_order(821, CAP, created_at="2026-05-01 08:00:00", increment_id="000000821")
+    inbound.seed_order(822, CAP, created_at="2026-05-02 08:00:00", increment_id="000000822", store_id=2)
+    result = invoke(inbound, "--since", "2026-05-01", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:3] == [
+        "order 821 (000000821): would write: at POS location WEBUS",
+        "order 822 (000000822): would write: at POS location WEBNZ",
+    ]

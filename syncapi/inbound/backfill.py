@@ -214,6 +214,8 @@ def _preview_order(importer: Importer, order: dict, verdict: Callable[..., Previ
             f"sale for Magento order {order_id}: unknown SKU {', '.join(repr(sku) for sku in unknown)}"
         )
     validation.check_reconciles(sale)
+    if importer.locations is not None:
+        return verdict(VERDICT_WRITE, f"at POS location {importer.locations.location_of(order)}")
     return verdict(VERDICT_WRITE)
 
 
