@@ -31,6 +31,7 @@ from syncapi.inbound.importers import (
     PermanentImportError,
     record_failure,
 )
+from syncapi.inbound.locations import OrderLocations
 from syncapi.inbound.mappers import MappingError, magento_id
 from syncapi.state import run_history as runs_store
 
@@ -85,12 +86,17 @@ IMPORT_JOBS = {
 
 def importer_for(svc: services.Services) -> Importer:
     """The importer over `svc`'s Magento client, POS gateway and state database."""
+    settings = svc.settings
+    locations = None
+    if settings.order_locations:
+        locations = OrderLocations(settings.order_locations, svc.stores, settings.pos_location_code)
     return Importer(
         svc.magento,
         svc.pos,
         svc.state_engine,
-        svc.settings.order_write_states,
-        pos_currency=svc.settings.pos_currency,
+        settings.order_write_states,
+        pos_currency=settings.pos_currency,
+        locations=locations,
     )
 
 

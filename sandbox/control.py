@@ -2,7 +2,8 @@
 
 - `POST /_sandbox/reset`: back to a fresh store; switches as at start-up; logs, faults and violations cleared.
 - `POST /_sandbox/seed`: add Magento-side records, lists under `customers`, `orders`, `invoices`, `creditmemos`,
-  `categories`, `products`, `attribute_sets`, `attributes`. Orders may be full records (`items`) or built from
+  `categories`, `products`, `attribute_sets`, `attributes`, `websites`, `store_views` (a store view names its
+  `website_id`; an order's `store_id` names its store view). Orders may be full records (`items`) or built from
   `lines` (see `seed.order`); invoices and credit memos from an `order_id`.
 - `POST /_sandbox/seed/demo`: add `seed.demo_sales()` (customers, orders, invoices, a credit memo).
 - `GET /_sandbox/state[?section=...]`: what the store holds: products with values per scope, media with
@@ -141,6 +142,9 @@ def _seed_order(state: SandboxState, record: dict) -> dict:
         except (TypeError, KeyError, ValueError, ArithmeticError) as exc:
             raise ControlError(f"cannot build an order from {sorted(record)}: {exc!r}") from None
     record = dict(record)
+    if not any(view["id"] == record.get("store_id", 1) for view in state.store_views):
+        # sales_order.store_id is a foreign key to the store table: Magento has no order of an unknown store.
+        raise ControlError(f"order refers to unknown store view {record.get('store_id')!r}")
     record.setdefault("entity_id", state.counters["order"] + 1)
     record.setdefault("increment_id", f"{int(record['entity_id']):09d}")
     record.setdefault("created_at", seed.now())
@@ -225,6 +229,8 @@ def seed_records():
         "products",
         "attribute_sets",
         "attributes",
+        "websites",
+        "store_views",
     }
     if unknown:
         raise ControlError(f"unknown record kinds {sorted(unknown)}")
@@ -245,6 +251,7 @@ def seed_records():
 
 def _seed(state: SandboxState, body: dict) -> dict[str, list]:
     stored: dict[str, list] = {}
+    _seed_stores(state, body, stored)
     for record in body.get("attributes", []):
         stored.setdefault("attributes", []).append(_seed_attribute(state, record)["attribute_code"])
     for record in body.get("attribute_sets", []):
@@ -270,6 +277,28 @@ def _seed(state: SandboxState, body: dict) -> dict[str, list]:
             state.bump(kind, full["entity_id"])
             stored.setdefault(records, []).append(full["entity_id"])
     return stored
+
+
+def _seed_stores(state: SandboxState, body: dict, stored: dict[str, list]) -> None:
+    """Websites, then store views in them, as Magento_Store keeps them (ids and codes unique)."""
+    for record in body.get("websites", []):
+        website = {"name": record.get("code"), "default_group_id": record.get("id"), **record}
+        if not isinstance(website.get("id"), int) or not isinstance(website.get("code"), str):
+            raise ControlError("a website needs an integer `id` and a `code`")
+        if any(w["id"] == website["id"] or w["code"] == website["code"] for w in state.websites):
+            raise ControlError(f"website {website['id']} or code {website['code']!r} exists already")
+        state.websites.append(website)
+        stored.setdefault("websites", []).append(website["id"])
+    for record in body.get("store_views", []):
+        view = {"name": record.get("code"), "store_group_id": record.get("website_id"), "is_active": 1, **record}
+        if not isinstance(view.get("id"), int) or not isinstance(view.get("code"), str):
+            raise ControlError("a store view needs an integer `id` and a `code`")
+        if not any(w["id"] == view.get("website_id") for w in state.websites):
+            raise ControlError(f"store view {view['id']}: no website {view.get('website_id')!r}")
+        if any(v["id"] == view["id"] or v["code"] == view["code"] for v in state.store_views):
+            raise ControlError(f"store view {view['id']} or code {view['code']!r} exists already")
+        state.store_views.append(view)
+        stored.setdefault("store_views", []).append(view["id"])
 
 
 @bp.post("/seed/demo")

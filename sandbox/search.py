@@ -88,8 +88,14 @@ def _like(actual: Any, pattern: str) -> bool:
     return re.match(regex, str(actual), re.IGNORECASE | re.DOTALL) is not None
 
 
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
 def _equal(actual: Any, expected: str) -> bool:
-    return actual is not None and _compare(actual, expected) == 0
+    # Magento's tables use a case-insensitive collation (utf8mb4_general_ci), so `eq` and `in` match text in any
+    # case: a customer search by "Ada@Example.com" finds "ada@example.com".
+    return actual is not None and _compare(_fold(actual), _fold(expected)) == 0
 
 
 CONDITIONS: dict[str, Callable[[Any, str], bool]] = {

@@ -21,6 +21,11 @@ STORE_VIEWS = [
     {"id": 0, "code": "admin", "name": "Admin", "website_id": 0, "store_group_id": 0, "is_active": 1},
     {"id": 1, "code": "default", "name": "Default Store View", "website_id": 1, "store_group_id": 1, "is_active": 1},
 ]
+#: Websites as `GET /V1/store/websites` answers: the admin website (id 0) and Magento's default `base`.
+WEBSITES = [
+    {"id": 0, "code": "admin", "name": "Admin", "default_group_id": 0},
+    {"id": 1, "code": "base", "name": "Main Website", "default_group_id": 1},
+]
 #: Store codes a REST path may carry: `all` is the admin (global) scope.
 STORE_IDS = {"all": 0, "admin": 0, "default": 1}
 SOURCES = ("default",)
@@ -189,6 +194,8 @@ class OrderOptions:
     created_at: str | None = None
     updated_at: str | None = None
     increment_id: str | None = None
+    #: The store view the order was placed in (`GET /V1/store/storeViews`); 1 is the default store view.
+    store_id: int = 1
 
 
 def order(entity_id: int, lines: list[dict], **options: Any) -> dict:
@@ -242,7 +249,7 @@ def order(entity_id: int, lines: list[dict], **options: Any) -> dict:
         }
         common = {
             "order_id": entity_id,
-            "store_id": 1,
+            "store_id": chosen.store_id,
             "created_at": created_at,
             "updated_at": updated_at,
             "is_virtual": 0,
@@ -315,7 +322,7 @@ def order(entity_id: int, lines: list[dict], **options: Any) -> dict:
         "increment_id": increment_id or f"{entity_id:09d}",
         "state": state,
         "status": status or state,
-        "store_id": 1,
+        "store_id": chosen.store_id,
         "store_name": "Main Website\nMain Website Store\nDefault Store View",
         "customer_id": None if guest else customer_record["id"],
         "customer_email": email,
@@ -418,7 +425,7 @@ def _document(entity_id: int, order_record: dict, qty_key: str, created_at: str 
         "entity_id": entity_id,
         "increment_id": f"{entity_id:09d}",
         "order_id": order_record["entity_id"],
-        "store_id": 1,
+        "store_id": order_record.get("store_id", 1),
         "state": 2,
         "billing_address_id": order_record["billing_address_id"],
         "base_currency_code": "USD",

@@ -174,6 +174,7 @@ class SandboxState:
             self.warnings: list[dict] = []
             self.nonces: set[tuple[str, str, str]] = set()
             self.store_views = copy.deepcopy(seed.STORE_VIEWS)
+            self.websites = copy.deepcopy(seed.WEBSITES)
             self.sources = set(seed.SOURCES)
             self.products: dict[str, Product] = {}
             self.source_items: dict[tuple[str, str], dict] = {}
@@ -239,6 +240,8 @@ class SandboxState:
 
     #: What a seed request may change, so a refused one can be undone whole.
     SEEDED = (
+        "store_views",
+        "websites",
         "products",
         "categories",
         "customers",

@@ -158,6 +158,33 @@ def _schemes(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parts))
 
 
+#: Longest POS location code (the POS's `location_code` columns).
+MAX_LOCATION_CHARS = 32
+_STORE_CODE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _order_locations(value: str) -> tuple[tuple[str, str], ...]:
+    """`base:WEB,nz_store:WEBNZ` -> `(("base", "WEB"), ("nz_store", "WEBNZ"))`: Magento website or store code ->
+    POS location; empty: every order at POS_LOCATION_CODE."""
+    pairs: dict[str, str] = {}
+    for part in _csv(value):
+        code, sep, location = (piece.strip() for piece in part.partition(":"))
+        if not sep or not code or not location or ":" in location:
+            raise ValueError(
+                f"expected code:LOCATION pairs separated by commas, e.g. base:WEB,nz_store:WEBNZ; got {part!r}"
+            )
+        if not _STORE_CODE.match(code):
+            raise ValueError(f"{code!r} is not a Magento website or store code (letters, digits, underscores)")
+        if len(location) > MAX_LOCATION_CHARS or any(ch.isspace() for ch in location):
+            raise ValueError(
+                f"{location!r} is not a POS location code (at most {MAX_LOCATION_CHARS} characters, no spaces)"
+            )
+        if code in pairs:
+            raise ValueError(f"{code!r} is given twice")
+        pairs[code] = location
+    return tuple(pairs.items())
+
+
 def _setting(env: str, default: Any = None, parse: Callable[[str], Any] = _text, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -183,6 +210,7 @@ class Settings:
     dashboard_user: str | None = _setting("DASHBOARD_USER")
     dashboard_password: str | None = _setting("DASHBOARD_PASSWORD")
     order_write_states: tuple[str, ...] = _setting("ORDER_WRITE_STATES", ("complete",), _csv)
+    order_locations: tuple[tuple[str, str], ...] = _setting("ORDER_LOCATIONS", (), _order_locations)
     sync_interval_products_s: int = _setting("SYNC_INTERVAL_PRODUCTS", 900, _int)
     sync_interval_prices_s: int = _setting("SYNC_INTERVAL_PRICES", 900, _int)
     sync_interval_categories_s: int = _setting("SYNC_INTERVAL_CATEGORIES", 900, _int)

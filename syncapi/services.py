@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from syncapi import db, queues
 from syncapi.config import Settings, load_settings
 from syncapi.magento.client import MagentoClient, client_for
+from syncapi.magento.stores import StoreDirectory
 from syncapi.metrics import Metrics
 from syncapi.pos import gateway_for
 from syncapi.pos.gateway import PosGateway
@@ -43,6 +44,11 @@ class Services:
     def magento(self) -> MagentoClient:
         """The process's Magento client (one HTTP session, shared by its jobs)."""
         return client_for(self.settings)
+
+    @cached_property
+    def stores(self) -> StoreDirectory:
+        """Magento's store views and websites, read once per process (`ORDER_LOCATIONS`)."""
+        return StoreDirectory(self.magento)
 
     @cached_property
     def pos(self) -> PosGateway:

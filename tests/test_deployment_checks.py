@@ -46,6 +46,10 @@ BAD_SETTINGS = {
         "missing required setting ADOBE_IO_CLIENT_ID: WEBHOOK_AUTH includes adobe-io, and an Adobe signature proves",
     ),
     "malformed-interval": ({"SYNC_INTERVAL_STOCK": "often"}, "setting SYNC_INTERVAL_STOCK is invalid"),
+    "malformed-order-locations": (
+        {"ORDER_LOCATIONS": "base=WEB"},
+        "setting ORDER_LOCATIONS is invalid: expected code:LOCATION pairs separated by commas",
+    ),
     "development-outside-make-run": (
         {"SYNCAPI_ENV": "development", "WEBHOOK_SECRET": None, "API_TOKEN": None},
         "missing required setting WEBHOOK_SECRET (SYNCAPI_ENV=development ignored: SYNCAPI_MAKE_RUN is not set",

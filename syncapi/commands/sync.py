@@ -1,6 +1,10 @@
 """`flask --app app sync <kind> [--full] [--sku SKU ...] [--id ID ...] [--force]`: one push (or the sales
 reconcile) now, in the foreground, with progress lines and a closing summary.
 
+`flask --app app sync sales --since DATE [--dry-run]` is the go-live backfill (`syncapi.inbound.backfill`): the
+real run queues the imports of the sales records created since DATE; the dry run lists what would happen to each
+and writes nothing.
+
 The run is stored like any other (trigger `cli`, visible at `GET /api/v1/runs/<id>`) and its job function is
 called in this process. Exit status: 0 succeeded, 3 partial (some records failed), 1 failed, 130 interrupted.
 The service's JSON log lines are held back to warnings unless `--verbose`.
@@ -12,13 +16,20 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from jobs.dispatch import JOBS
+from jobs.inbound import importer_for
+from jobs.reconcile import backfill_sales
 from syncapi import services
+from syncapi.inbound.backfill import PreviewTally, preview_backfill
+from syncapi.inbound.mappers import format_magento_time
+from syncapi.magento import MagentoError
+from syncapi.pos.errors import PosUnavailableError
 from syncapi.state import (
     RUN_FAILED,
     RUN_KINDS,
@@ -44,6 +55,11 @@ EXIT_FAILED = 1
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
 ID_KINDS = ("categories", "customers")
+#: The forms `--since` accepts, read as UTC.
+SINCE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+#: Where the backfill options are kept between their callbacks and the command.
+META_SINCE = "syncapi.sync.since"
+META_DRY_RUN = "syncapi.sync.dry_run"
 
 
 def _counts(run: Run) -> str:
@@ -76,6 +92,19 @@ def _progress(engine, run_id: int, kind: str, stop: threading.Event) -> None:
             click.echo(f"{kind} run {run_id}: {_counts(run)} so far")
 
 
+def _keep_since(ctx: click.Context, param: click.Parameter, value: datetime | None) -> None:
+    if value is None:
+        return
+    moment = value.replace(tzinfo=UTC)
+    if moment > datetime.now(UTC):
+        raise click.BadParameter(f"{format_magento_time(moment)} is in the future", ctx, param)
+    ctx.meta[META_SINCE] = moment
+
+
+def _keep_dry_run(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta[META_DRY_RUN] = value
+
+
 @click.command("sync")
 @click.argument("kind", type=click.Choice(RUN_KINDS))
 @click.option("--full", is_flag=True, help="Consider every record, not only what changed since the last run.")
@@ -83,6 +112,20 @@ def _progress(engine, run_id: int, kind: str, stop: threading.Event) -> None:
 @click.option("--id", "ids", multiple=True, type=int, help="Only this POS id (categories, customers); repeatable.")
 @click.option("--force", is_flag=True, help="Send records even when unchanged since Magento last accepted them.")
 @click.option("--verbose", is_flag=True, help="Show the service's log lines too.")
+@click.option(
+    "--since",
+    type=click.DateTime(SINCE_FORMATS),
+    expose_value=False,
+    callback=_keep_since,
+    help="sales only: backfill the orders, invoices and credit memos created since this date (UTC).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    expose_value=False,
+    callback=_keep_dry_run,
+    help="With --since: list what the backfill would write or refuse, and write nothing.",
+)
 @click.argument("more_keys", nargs=-1, metavar="[KEY]...")
 @with_appcontext
 def sync_command(
@@ -121,10 +164,22 @@ def sync_command(
         raise click.UsageError("give either --full or --sku/--id, not both")
     if kind == KIND_SALES and force:
         raise click.UsageError("--force is not accepted for sales")
+    meta = click.get_current_context().meta
+    since, dry_run = meta.get(META_SINCE), meta.get(META_DRY_RUN, False)
+    if since is not None and kind != KIND_SALES:
+        raise click.UsageError("--since is only for sales")
+    if dry_run and since is None:
+        raise click.UsageError("--dry-run is for the backfill: give --since DATE too")
+    if since is not None and full:
+        raise click.UsageError("give either --full or --since, not both")
     svc = services.of_app(current_app)
+    if dry_run:
+        raise SystemExit(_dry_run(svc, since))
     engine = svc.state_engine
     job = JOBS[kind]
     params = {"full": full} if kind == KIND_SALES else {"full": full, "keys": keys, "force": force}
+    if since is not None:
+        job, params = backfill_sales, {"since": format_magento_time(since)}
     try:
         run = create_run(engine, kind, TRIGGER_CLI, params)
     except Exception as exc:
@@ -135,6 +190,8 @@ def sync_command(
     if keys:
         shown = ", ".join(keys[:SCOPE_KEYS]) + (f" and {len(keys) - SCOPE_KEYS} more" if len(keys) > SCOPE_KEYS else "")
         scope = f"only {shown}"
+    elif since is not None:
+        scope = f"sales records created since {params['since']}"
     else:
         scope = "everything" if full else "what changed since the last run"
     click.echo(f"{kind} run {run.run_id} started ({scope})")
@@ -144,7 +201,9 @@ def sync_command(
     problem = None
     try:
         with _quiet_logs(verbose):
-            if kind == KIND_SALES:
+            if since is not None:
+                job(run.run_id, since=params["since"])
+            elif kind == KIND_SALES:
                 job(run.run_id, full=full)
             else:
                 job(run.run_id, full=full, keys=keys, force=force)
@@ -161,6 +220,22 @@ def sync_command(
         stop.set()
         progress.join(timeout=PROGRESS_INTERVAL_S + 1)
     raise SystemExit(_summary(engine, run.run_id, kind, problem))
+
+
+def _dry_run(svc, since: datetime) -> int:
+    """List what a backfill since `since` would do with each record, and a closing count; writes nothing."""
+    click.echo(f"dry run: sales records created since {format_magento_time(since)}; nothing is written")
+    tally = PreviewTally()
+    try:
+        for preview in preview_backfill(importer_for(svc), since):
+            tally.add(preview)
+            click.echo(preview.line())
+    except (MagentoError, PosUnavailableError) as exc:
+        click.echo(f"dry run stopped: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"dry run: {tally.line()} before it stopped")
+        return EXIT_FAILED
+    click.echo(f"dry run: {tally.line()}")
+    return EXIT_OK
 
 
 def _summary(engine, run_id: int, kind: str, problem: str | None) -> int:

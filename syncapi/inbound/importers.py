@@ -19,12 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 
 from syncapi.inbound import mappers
+from syncapi.inbound.locations import OrderLocations
 from syncapi.inbound.mappers import MappingError
 from syncapi.magento import MagentoClient, MagentoPermanentError, categories, customers, sales
 from syncapi.pos.errors import PosValidationError
@@ -89,6 +90,7 @@ class Importer:
         write_states: Iterable[str],
         *,
         pos_currency: str | None = None,
+        locations: OrderLocations | None = None,
     ):
         self.client = client
         self.gateway = gateway
@@ -96,6 +98,8 @@ class Importer:
         self.write_states = tuple(write_states)
         #: `POS_CURRENCY`: records in another base currency are refused (None: any).
         self.pos_currency = pos_currency or None
+        #: `ORDER_LOCATIONS`: the POS location of each order's store (None: the gateway's location for all).
+        self.locations = locations
 
     # --- orders --------------------------------------------------------------------------------------------
 
@@ -108,6 +112,8 @@ class Importer:
                 sale = mappers.order_to_sale(
                     order, pos_currency=self.pos_currency, retail_prices=self._bundle_prices(order)
                 )
+                if self.locations is not None:
+                    sale = replace(sale, location_code=self._location_of(order_id, order))
                 result = self.gateway.write_sale(sale)
                 return self._synced(ENTITY_ORDER, order_id, result)
         existing = self.gateway.find_sale(order_id)
@@ -139,6 +145,15 @@ class Importer:
                 mappers.creditmemo_to_pos(creditmemo, order, pos_currency=self.pos_currency)
             )
         return self._synced(ENTITY_CREDITMEMO, creditmemo_id, result)
+
+    def _location_of(self, order_id: int, order: dict) -> str:
+        """The POS location of the order's store (`ORDER_LOCATIONS`); Magento refusing its store list is permanent."""
+        try:
+            return self.locations.location_of(order)
+        except MagentoPermanentError as exc:
+            raise PermanentImportError(
+                ENTITY_ORDER, order_id, f"Magento did not give its store views, which pick the POS location: {exc}"
+            ) from exc
 
     def _bundle_prices(self, order: dict) -> dict:
         """POS retail prices of the children of the order's fixed-price bundles, which share the bundle's price."""

@@ -382,7 +382,8 @@ class SaleTenderIn:
 
 @dataclass(frozen=True)
 class SaleIn:
-    """A Magento order to write as a POS sale at the gateway's location; `created_at` naive means UTC."""
+    """A Magento order to write as a POS sale at `location_code` (None: the gateway's location); `created_at` naive
+    means UTC."""
 
     magento_order_id: int
     customer: CustomerIn
@@ -402,6 +403,8 @@ class SaleIn:
     base_to_order_rate: Number | None = None
     tenders: tuple[SaleTenderIn, ...] = ()
     note: str | None = None
+    #: The POS location the sale is written at and its stock taken from (`ORDER_LOCATIONS`).
+    location_code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ MAX_AMOUNT = Decimal("99999999.9999")
 #: Longest text a name, code or phone column holds.
 MAX_NAME_CHARS = 255
 MAX_CODE_CHARS = 64
+#: Longest location code (`locations.code`, `stock.location_code`).
+MAX_LOCATION_CHARS = 32
 #: Places of currency rates and tax percentages (the columns are NUMERIC(18,8)).
 RATE_PLACES = Decimal("0.00000001")
 CENT = Decimal("0.01")
@@ -278,6 +280,7 @@ def valid_sale(sale: SaleIn) -> SaleIn:
         base_to_order_rate=_rate(sale.base_to_order_rate, "base_to_order_rate", problems),
         tenders=tuple(tenders),
         note="\n".join([note, *note_cut] if note else note_cut) or None,
+        location_code=_text(sale.location_code, "location_code", problems, max_chars=MAX_LOCATION_CHARS) or None,
     )
     problems.raise_any()
     return normalised

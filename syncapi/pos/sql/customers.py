@@ -3,7 +3,8 @@ linking the Magento id, else created; and the Magento ids the push records for t
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from syncapi.pos import models as m
@@ -28,7 +29,7 @@ class CustomerWrites(SqlGatewayBase):
                 if row is not None:
                     return r.customer(row)
             if email:
-                row = connection.execute(select(customers).where(customers.c.email == email.strip().lower())).first()
+                row = by_email(connection, select(customers), email)
                 if row is not None:
                     return r.customer(row)
         return None
@@ -102,9 +103,7 @@ def ensure_customer_row(session: Session, customer: CustomerIn, *, link_strictly
         linked = session.scalar(select(m.Customer.id).where(m.Customer.magento_id == customer.magento_id))
         if linked is not None:
             return WriteResult(linked, False)
-    found = session.execute(
-        select(m.Customer.id, m.Customer.magento_id).where(m.Customer.email == customer.email)
-    ).first()
+    found = by_email(session, select(m.Customer.id, m.Customer.magento_id), customer.email)
     if found is not None:
         if customer.magento_id is not None and found.magento_id is None:
             set_magento_id(session, m.Customer, found.id, customer.magento_id)
@@ -125,6 +124,19 @@ def ensure_customer_row(session: Session, customer: CustomerIn, *, link_strictly
     session.add(row)
     session.flush()  # a concurrent writer of the same email or Magento id makes this fail: the write looks again
     return WriteResult(row.id, True)
+
+
+def by_email(connection: Connection | Session, query, email: str):
+    """The first row of `query` (over `customers`) whose email is `email` in any case, as Magento matches emails.
+
+    The service stores emails lower-case, but a till may have typed "Ada@Example.com": the exact (indexed) match
+    is tried first, then one ignoring case, the oldest customer first."""
+    email = email.strip().lower()
+    table = m.Customer.__table__
+    row = connection.execute(query.where(table.c.email == email)).first()
+    if row is None:
+        row = connection.execute(query.where(func.lower(table.c.email) == email).order_by(table.c.id)).first()
+    return row
 
 
 def set_magento_id(session: Session, model: type[m.Category] | type[m.Customer], pos_id: int, magento_id: int) -> None:

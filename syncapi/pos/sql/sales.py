@@ -24,6 +24,7 @@ class SaleWrites(SqlGatewayBase):
         """Write the order as a sale (customer found or created) and lower stock, in one transaction."""
         sale = validation.valid_sale(sale)
         action = f"write sale for Magento order {sale.magento_order_id}"
+        location = sale.location_code or self.location_code
 
         def work(session: Session) -> WriteResult:
             existing = session.scalar(select(m.Sale.id).where(m.Sale.magento_order_id == sale.magento_order_id))
@@ -53,7 +54,7 @@ class SaleWrites(SqlGatewayBase):
                 magento_order_id=sale.magento_order_id,
                 magento_increment_id=sale.magento_increment_id,
                 customer_id=customer_id,
-                location_code=self.location_code,
+                location_code=location,
                 tender_type=sale.tender_type,
                 subtotal=sale.subtotal,
                 discount=sale.discount,
@@ -88,7 +89,7 @@ class SaleWrites(SqlGatewayBase):
                 for tender in sale.tenders
             )
             for sku in sorted(quantities):  # always in SKU order, so concurrent sales lock stock rows in order
-                self._lower_stock(session, sku, quantities[sku])
+                self._lower_stock(session, sku, quantities[sku], location)
             link_order_invoices(session, sale.magento_order_id, row.id)
             return WriteResult(row.id, True)
 
@@ -98,16 +99,16 @@ class SaleWrites(SqlGatewayBase):
             self.link_invoices_to_sale(sale.magento_order_id)
         return result
 
-    def _lower_stock(self, session: Session, sku: str, qty: Decimal) -> None:
+    def _lower_stock(self, session: Session, sku: str, qty: Decimal, location: str) -> None:
         stock = m.Stock.__table__
         lowered = session.execute(
             update(stock)
-            .where(stock.c.sku == sku, stock.c.location_code == self.location_code)
+            .where(stock.c.sku == sku, stock.c.location_code == location)
             .values(on_hand=stock.c.on_hand - qty, updated_at=utcnow())
         )
         if lowered.rowcount == 0:
             # Nothing counted in at this location yet: selling makes it negative, as at a till.
-            session.add(m.Stock(sku=sku, location_code=self.location_code, on_hand=-qty))
+            session.add(m.Stock(sku=sku, location_code=location, on_hand=-qty))
             session.flush()
 
     def link_invoices_to_sale(self, magento_order_id: int) -> int:
