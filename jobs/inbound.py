@@ -90,7 +90,16 @@ def importer_for(svc: services.Services) -> Importer:
         svc.state_engine,
         svc.settings.order_write_states,
         pos_currency=svc.settings.pos_currency,
+        return_location=return_location(svc.settings),
     )
+
+
+def return_location(settings) -> str | None:
+    """Where credit memo items go back to stock: `RETURN_LOCATION_CODE` (else `POS_LOCATION_CODE`) when
+    `MAGENTO_AUTO_RETURN` is on; None when it is off."""
+    if not settings.magento_auto_return:
+        return None
+    return (settings.return_location_code or "").strip() or settings.pos_location_code
 
 
 def _import(entity: str, raw_id: object) -> dict:

@@ -101,6 +101,7 @@ class Importer:
         write_states: Iterable[str],
         *,
         pos_currency: str | None = None,
+        return_location: str | None = None,
     ):
         self.client = client
         self.gateway = gateway
@@ -108,6 +109,8 @@ class Importer:
         self.write_states = tuple(write_states)
         #: `POS_CURRENCY`: records in another base currency are refused (None: any).
         self.pos_currency = pos_currency or None
+        #: Where credit memo items go back to stock (`MAGENTO_AUTO_RETURN` on), or None: nothing goes back.
+        self.return_location = return_location or None
 
     def run(self, entity: str, magento_id: int) -> ImportOutcome:
         """Import the Magento record `entity` `magento_id` (`import_order(7)` is `run("order", 7)`)."""
@@ -205,7 +208,9 @@ class Importer:
         order = self._order_of(ENTITY_CREDITMEMO, creditmemo_id, creditmemo)
         with _permanent(ENTITY_CREDITMEMO, creditmemo_id):
             result = self.gateway.write_credit_note(
-                mappers.creditmemo_to_pos(creditmemo, order, pos_currency=self.pos_currency)
+                mappers.creditmemo_to_pos(
+                    creditmemo, order, pos_currency=self.pos_currency, return_location=self.return_location
+                )
             )
         return self._synced(ENTITY_CREDITMEMO, creditmemo_id, result)
 

@@ -1,4 +1,5 @@
-"""What cancelling a web order did to its POS sale (docs/sync.md, "Cancelled orders")."""
+"""What cancelling a web order did to its POS sale (docs/sync.md, "Cancelled orders"), and what a credit memo
+puts back in stock (docs/sync.md, "Returns to stock")."""
 
 from __future__ import annotations
 
@@ -21,3 +22,14 @@ class SaleCancellation:
     def changed(self) -> bool:
         """True when this call voided the sale or put any stock back."""
         return self.voided or bool(self.returned)
+
+
+@dataclass(frozen=True)
+class CreditNoteLineIn:
+    """A credit memo's item as a credit note line: the SKU and quantity refunded, and how much of it goes back into
+    stock at `location_code` (0 and None when nothing goes back: `MAGENTO_AUTO_RETURN` off, or a virtual item)."""
+
+    sku: str
+    qty: Decimal
+    returned_qty: Decimal = Decimal(0)
+    location_code: str | None = None

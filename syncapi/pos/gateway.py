@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
-from syncapi.pos.cancellation import SaleCancellation
+from syncapi.pos.cancellation import CreditNoteLineIn, SaleCancellation
 from syncapi.pos.errors import PosValidationError
 
 #: Rows per batch of a changed-since read when the caller does not say.
@@ -438,6 +438,7 @@ class CreditNoteIn:
     currency: str | None = None
     #: True when the money went back through the payment gateway.
     refund_online: bool = False
+    lines: tuple[CreditNoteLineIn, ...] = ()
 
 
 @dataclass(frozen=True)

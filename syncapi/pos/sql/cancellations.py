@@ -44,7 +44,7 @@ class SaleCancels(SqlGatewayBase):
             ).all()
             returned = _take_back(lines, sold)
             for sku in sorted(returned):  # SKU order, as sales lower them, so concurrent writers lock alike
-                self._raise_stock(session, sku, returned[sku], sale.location_code)
+                raise_stock(session, sku, returned[sku], sale.location_code)
             if sold is None:
                 sale.status = SALE_VOIDED
                 sale.voided_at = utcnow()
@@ -54,16 +54,18 @@ class SaleCancels(SqlGatewayBase):
 
         return self._write(action, work)
 
-    def _raise_stock(self, session: Session, sku: str, qty: Decimal, location_code: str) -> None:
-        stock = m.Stock.__table__
-        raised = session.execute(
-            update(stock)
-            .where(stock.c.sku == sku, stock.c.location_code == location_code)
-            .values(on_hand=stock.c.on_hand + qty, updated_at=utcnow())
-        )
-        if raised.rowcount == 0:
-            session.add(m.Stock(sku=sku, location_code=location_code, on_hand=qty))
-            session.flush()
+
+def raise_stock(session: Session, sku: str, qty: Decimal, location_code: str) -> None:
+    """Put `qty` of `sku` back on hand at `location_code` (a stock row created there when it has none)."""
+    stock = m.Stock.__table__
+    raised = session.execute(
+        update(stock)
+        .where(stock.c.sku == sku, stock.c.location_code == location_code)
+        .values(on_hand=stock.c.on_hand + qty, updated_at=utcnow())
+    )
+    if raised.rowcount == 0:
+        session.add(m.Stock(sku=sku, location_code=location_code, on_hand=qty))
+        session.flush()
 
 
 def _take_back(lines: list[m.SaleLine], sold: Mapping[str, Decimal] | None) -> dict[str, Decimal]:
