@@ -34,6 +34,13 @@ def _order(state: SandboxState, call: Call) -> dict:
     return order
 
 
+def _moved(order: dict, state: str, status: str | None = None) -> bool:
+    """Move the order to `state` (its default status unless `status`), saved now; Magento's answer `true`."""
+    order["state"], order["status"] = state, status or state
+    order["updated_at"] = seed.now()
+    return True
+
+
 def _qty(item: dict, key: str) -> Decimal:
     return Decimal(str(item.get(key) or 0))
 
@@ -90,9 +97,7 @@ def cancel_order(state: SandboxState, call: Call):
                 left_to_ship = _qty(item, "qty_ordered") - _qty(item, "qty_shipped") - _qty(item, "qty_canceled")
                 new_state = "processing" if left_to_ship > 0 else "complete"
         _cancel_amounts(order)
-        order["state"] = order["status"] = new_state
-        order["updated_at"] = seed.now()
-        return True
+        return _moved(order, new_state)
 
 
 @ROUTER.route("POST", "/V1/orders/{id}/hold", ACL_HOLD)
@@ -102,9 +107,7 @@ def hold_order(state: SandboxState, call: Call):
         if order.get("state") in ("holded", "payment_review", *FINAL_STATES):
             raise MagentoHttpError(400, HOLD_NOT_AVAILABLE)
         order["hold_before_state"], order["hold_before_status"] = order.get("state"), order.get("status")
-        order["state"] = order["status"] = "holded"
-        order["updated_at"] = seed.now()
-        return True
+        return _moved(order, "holded")
 
 
 @ROUTER.route("POST", "/V1/orders/{id}/unhold", ACL_UNHOLD)
@@ -113,7 +116,5 @@ def unhold_order(state: SandboxState, call: Call):
         order = _order(state, call)
         if order.get("state") != "holded":
             raise MagentoHttpError(400, UNHOLD_NOT_AVAILABLE)
-        order["state"] = order.pop("hold_before_state", None) or "new"
-        order["status"] = order.pop("hold_before_status", None) or order["state"]
-        order["updated_at"] = seed.now()
-        return True
+        before = order.pop("hold_before_state", None) or "new"
+        return _moved(order, before, order.pop("hold_before_status", None))

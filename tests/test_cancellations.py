@@ -4,6 +4,7 @@ deliveries come, on SQLite and PostgreSQL; partial cancellations, holds, and the
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from decimal import Decimal
@@ -19,17 +20,25 @@ from syncapi.magento import MagentoPermanentError
 from syncapi.pos import models as m
 from syncapi.state import create_run, list_runs
 from tests.fixtures_inbound import inbound_test_settings
+from tests.fixtures_webhooks import cloud_event, post_signed
 
 pytestmark = pytest.mark.usefixtures("magento")
 
 TEE = {"sku": "TEE-1", "name": "Tee", "qty": 2, "price": 20.0}
 MUG = {"sku": "MUG-1", "name": "Mug", "qty": 1, "price": 8.0}
+DELIVERY_NUMBERS = itertools.count(1)
 
 
 @pytest.fixture
 def inbound_settings(tmp_path, database_url, magento) -> dict:
     """Orders written at processing (the stores whose orders can be canceled after they are written)."""
     return inbound_test_settings(tmp_path, database_url, magento.base_url, ORDER_WRITE_STATES="processing,complete")
+
+
+def deliver_event(inbound, event: str, order_id: int):
+    """POST one signed CloudEvent of type `event` for the order, with a delivery id of its own."""
+    body = cloud_event(event, {"entity_id": order_id}, delivery_id=f"delivery-{event}-{next(DELIVERY_NUMBERS)}")
+    return post_signed(inbound.app.test_client(), body)
 
 
 def cancel_in_magento(inbound, order_id: int) -> bool:
@@ -74,7 +83,7 @@ def test_a_written_order_canceled_voids_its_sale_and_puts_stock_back_once(inboun
     assert (order["state"], order["status"]) == ("canceled", "canceled")
     assert [item["qty_canceled"] for item in order["items"]] == [2.0, 1.0]
     for event in ("sales.order.cancelled", "sales.order.updated", "sales.order.cancelled"):
-        response = inbound.deliver("order", 701, event=event)
+        response = deliver_event(inbound, event, 701)
         assert response.status_code == 202
         inbound.work()
 
@@ -141,7 +150,7 @@ def test_an_order_canceled_before_it_was_written_is_never_written(inbound, caplo
     assert cancel_in_magento(inbound, 704) is True
     with caplog.at_level(logging.INFO):
         for _ in range(2):
-            assert inbound.deliver("order", 704, event="sales.order.cancelled").status_code == 202
+            assert deliver_event(inbound, "sales.order.cancelled", 704).status_code == 202
             inbound.work()
 
     assert inbound.count(m.Sale) == 0
@@ -156,7 +165,7 @@ def test_an_order_canceled_before_it_was_written_is_never_written(inbound, caplo
 def test_a_cancellation_for_an_order_the_pos_never_had_is_accepted_and_does_nothing(inbound):
     inbound.add_product("TEE-1", on_hand=10)
     inbound.seed_order(705, [TEE], state="canceled")
-    response = inbound.deliver("order", 705, event="sales.order.cancelled")
+    response = deliver_event(inbound, "sales.order.cancelled", 705)
     assert response.status_code == 202
     inbound.work()
 
@@ -189,7 +198,10 @@ def test_magento_cancels_only_what_can_be_canceled(inbound):
 
 
 @pytest.mark.parametrize("state", ["holded", "payment_review"])
-def test_held_and_payment_review_orders_are_never_written(inbound, tmp_path, state):
+def test_held_and_payment_review_orders_are_never_written_even_when_listed(inbound_settings, request, state):
+    inbound_settings["ORDER_WRITE_STATES"] = f"processing,complete,{state}"
+    inbound = request.getfixturevalue("inbound")
+    assert state in inbound.svc.settings.order_write_states
     inbound.add_product("TEE-1", on_hand=10)
     inbound.seed_order(709, [TEE], state=state, invoiced=False)
     inbound.deliver("order", 709)
@@ -267,7 +279,7 @@ def test_a_partial_cancel_after_a_partial_invoice_takes_back_that_part_once(inbo
     assert order["state"] == "processing"  # the invoiced tee is still to ship
     assert [item["qty_canceled"] for item in order["items"]] == [0.0, 1.0]
     for _ in range(3):
-        inbound.deliver("order", 712, event="sales.order.cancelled")
+        deliver_event(inbound, "sales.order.cancelled", 712)
         inbound.work()
 
     row = sale_row(inbound, 712)

@@ -59,7 +59,7 @@ def order_decision(order: Mapping[str, Any], write_states: Iterable[str]) -> Ord
     wanted = tuple(s.lower() for s in write_states)
     if state == ORDER_STATE_CANCELED:
         return OrderDecision(ACTION_SKIP, "the order is canceled; canceled orders are not written to the POS")
-    if state in WAITING_STATES:
+    if state in WAITING_STATES and state in wanted:
         reason = "on hold" if state == "holded" else "in payment review"
         return OrderDecision(ACTION_WAIT, f"the order is {reason}; it is written when it is released")
     if state in wanted:
