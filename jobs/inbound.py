@@ -97,7 +97,16 @@ def importer_for(svc: services.Services) -> Importer:
         settings.order_write_states,
         pos_currency=settings.pos_currency,
         locations=locations,
+        return_location=return_location(settings),
     )
+
+
+def return_location(settings) -> str | None:
+    """Where credit memo items go back to stock: `RETURN_LOCATION_CODE` (else `POS_LOCATION_CODE`) when
+    `MAGENTO_AUTO_RETURN` is on; None when it is off."""
+    if not settings.magento_auto_return:
+        return None
+    return (settings.return_location_code or "").strip() or settings.pos_location_code
 
 
 def _import(entity: str, raw_id: object, step: Callable[[Importer, int], ImportOutcome]) -> dict:
@@ -131,6 +140,8 @@ def _import(entity: str, raw_id: object, step: Callable[[Importer, int], ImportO
             extra={**fields, "error": reason, "will_retry": will_retry, "ms": _ms(started)},
         )
         raise
+    if outcome.cancellation is not None:
+        _record_cancellation_run(svc, job, outcome, fields)
     log.info(
         "imported" if outcome.status == "synced" else f"import {outcome.status}",
         extra={
@@ -156,18 +167,41 @@ def _record_failed_run(svc, job: Job | None, entity: str, record_id: int, reason
     """Put a record that failed for good in the run history, where operators look first: a failed run of its kind
     (`sales` for orders, invoices and credit memos) holding the reason as its one error, keyed by the record."""
     kind = RUN_KIND_OF_ENTITY[entity]
-    origin = (job.meta.get("event") if job is not None else None) or "cli"
-    trigger = runs_store.TRIGGER_SCHEDULE if origin == "reconcile" else runs_store.TRIGGER_WEBHOOK
-    if origin == "cli":
-        trigger = runs_store.TRIGGER_CLI
     try:
         run = runs_store.create_run(
-            svc.state_engine, kind, trigger, {"import": entity, "magento_id": record_id}, job_id=fields["job_id"]
+            svc.state_engine, kind, _trigger(job), {"import": entity, "magento_id": record_id}, job_id=fields["job_id"]
         )
         runs_store.add_errors(svc.state_engine, run.run_id, [(f"{entity} {record_id}", reason)], failed=1)
         runs_store.finish_run(svc.state_engine, run.run_id)
     except Exception:  # the link holds the reason too; the job's own error is the one to raise
         log.exception("could not record the failed import in the run history", extra=fields)
+
+
+def _trigger(job: Job | None) -> str:
+    """What started the job: the reconcile poll, a webhook, or a command."""
+    origin = (job.meta.get("event") if job is not None else None) or "cli"
+    if origin == "cli":
+        return runs_store.TRIGGER_CLI
+    return runs_store.TRIGGER_SCHEDULE if origin == "reconcile" else runs_store.TRIGGER_WEBHOOK
+
+
+def _record_cancellation_run(svc, job: Job | None, outcome: ImportOutcome, fields: dict) -> None:
+    """Put what a cancellation took back in the run history: a `sales` run of one updated record, whose
+    parameters say whether the sale was voided and which stock went back where. Only the delivery that took
+    something back records one, so each cancellation is there once."""
+    params = {"cancel": outcome.entity, "magento_id": outcome.magento_id, "pos_id": outcome.pos_id}
+    try:
+        run = runs_store.create_run(
+            svc.state_engine,
+            RUN_KIND_OF_ENTITY[outcome.entity],
+            _trigger(job),
+            {**params, **(outcome.cancellation or {})},
+            job_id=fields["job_id"],
+        )
+        runs_store.add_counts(svc.state_engine, run.run_id, updated=1)
+        runs_store.finish_run(svc.state_engine, run.run_id)
+    except Exception:  # the sale is voided and linked; the history is the operator's view of it
+        log.exception("could not record the cancellation in the run history", extra=fields)
 
 
 def _stop_retries(job: Job | None) -> None:

@@ -196,6 +196,8 @@ class OrderOptions:
     increment_id: str | None = None
     #: The store view the order was placed in (`GET /V1/store/storeViews`); 1 is the default store view.
     store_id: int = 1
+    #: Whether the order is invoiced; None: as its state implies (processing, complete and closed are).
+    invoiced: bool | None = None
 
 
 def order(entity_id: int, lines: list[dict], **options: Any) -> dict:
@@ -210,6 +212,7 @@ def order(entity_id: int, lines: list[dict], **options: Any) -> dict:
     state, status, customer_record = chosen.state, chosen.status, chosen.customer_record
     guest_email, shipping, tax_rate = chosen.guest_email, chosen.shipping, chosen.tax_rate
     increment_id = chosen.increment_id
+    invoiced = state in ("processing", "complete", "closed") if chosen.invoiced is None else chosen.invoiced
     created_at = chosen.created_at or now()
     updated_at = chosen.updated_at or created_at
     items: list[dict] = []
@@ -229,7 +232,7 @@ def order(entity_id: int, lines: list[dict], **options: Any) -> dict:
         next_item_id += 1
         priced = {
             "qty_ordered": float(qty),
-            "qty_invoiced": float(qty) if state in ("processing", "complete", "closed") else 0.0,
+            "qty_invoiced": float(qty) if invoiced else 0.0,
             "qty_shipped": float(qty) if state in ("complete", "closed") else 0.0,
             "qty_refunded": float(qty) if state == "closed" else 0.0,
             "qty_canceled": float(qty) if state == "canceled" else 0.0,
@@ -316,7 +319,6 @@ def order(entity_id: int, lines: list[dict], **options: Any) -> dict:
         "region_code": "IL",
         "telephone": "555-0100",
     }
-    invoiced = state in ("processing", "complete", "closed")
     record = {
         "entity_id": entity_id,
         "increment_id": increment_id or f"{entity_id:09d}",

@@ -205,6 +205,10 @@ class Settings:
     magento_access_token_secret: str | None = _setting("MAGENTO_ACCESS_TOKEN_SECRET")
     magento_source_code: str = _setting("MAGENTO_SOURCE_CODE", "default")
     pos_location_code: str = _setting("POS_LOCATION_CODE", "WEB")
+    #: The store's "Automatically Return Credit Memo Item to Stock" (`cataloginventory/item_options/auto_return`).
+    magento_auto_return: bool = _setting("MAGENTO_AUTO_RETURN", False, _bool)
+    #: Where a credit memo's items go back to stock; None: `POS_LOCATION_CODE`.
+    return_location_code: str | None = _setting("RETURN_LOCATION_CODE")
     webhook_secret: str | None = _setting("WEBHOOK_SECRET")
     api_token: str | None = _setting("API_TOKEN")
     dashboard_user: str | None = _setting("DASHBOARD_USER")

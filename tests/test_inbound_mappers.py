@@ -143,6 +143,13 @@ def test_an_order_without_any_email_is_refused():
         ("processing", ("complete",), "wait", "the order is processing; it is written when it reaches complete"),
         ("new", ("complete", "closed"), "wait", "the order is new; it is written when it reaches complete, closed"),
         ("holded", ("complete",), "wait", "the order is holded; it is written when it reaches complete"),
+        ("holded", ("holded", "complete"), "wait", "the order is on hold; it is written when it is released"),
+        (
+            "payment_review",
+            ("processing", "payment_review"),
+            "wait",
+            "the order is in payment review; it is written when it is released",
+        ),
         ("canceled", ("complete",), "skip", "the order is canceled; canceled orders are not written to the POS"),
         ("canceled", ("canceled",), "skip", "the order is canceled; canceled orders are not written to the POS"),
         (

@@ -29,8 +29,16 @@ from syncapi.inbound.locations import OrderLocations
 from syncapi.inbound.mappers import MappingError
 from syncapi.magento import MagentoClient, MagentoPermanentError, categories, customers, sales
 from syncapi.pos.errors import PosValidationError
-from syncapi.pos.gateway import PosGateway, WriteResult
-from syncapi.state.links import LINK_FAILED, LINK_PENDING, LINK_SKIPPED, LINK_SYNCED, get_link, record_link
+from syncapi.pos.gateway import SALE_VOIDED, PosGateway, WriteResult
+from syncapi.state.links import (
+    LINK_FAILED,
+    LINK_PENDING,
+    LINK_SKIPPED,
+    LINK_SYNCED,
+    LINK_VOIDED,
+    get_link,
+    record_link,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +80,15 @@ class ImportOutcome:
     created: bool = False
     #: Why a pending or skipped record was not written (also kept as the link's `error`).
     note: str | None = None
+    #: What this import's cancellation took back: `voided`, `location_code`, `returned` (SKU -> qty).
+    cancellation: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The outcome as a JSON-friendly dict (the job's result)."""
-        return asdict(self)
+        """The outcome as a JSON-friendly dict (the job's result); `cancellation` only when there was one."""
+        answer = asdict(self)
+        if self.cancellation is None:
+            del answer["cancellation"]
+        return answer
 
 
 class Importer:
@@ -91,6 +104,7 @@ class Importer:
         *,
         pos_currency: str | None = None,
         locations: OrderLocations | None = None,
+        return_location: str | None = None,
     ):
         self.client = client
         self.gateway = gateway
@@ -100,13 +114,18 @@ class Importer:
         self.pos_currency = pos_currency or None
         #: `ORDER_LOCATIONS`: the POS location of each order's store (None: the gateway's location for all).
         self.locations = locations
+        #: Where credit memo items go back to stock (`MAGENTO_AUTO_RETURN` on), or None: nothing goes back.
+        self.return_location = return_location or None
 
     # --- orders --------------------------------------------------------------------------------------------
 
     def import_order(self, order_id: int) -> ImportOutcome:
-        """Write the order as a sale once its state is a write state; else record it pending (or skipped)."""
+        """Write the order as a sale once its state is a write state; else record it pending (or skipped). A
+        canceled order voids its sale, a partly canceled one takes that part back (docs/sync.md)."""
         order = self._read(ENTITY_ORDER, order_id, "it", lambda: sales.get_order(self.client, order_id))
         with _permanent(ENTITY_ORDER, order_id):
+            if mappers.is_canceled(order):
+                return self._cancel(order_id, None)
             decision = mappers.order_decision(order, self.write_states)
             if decision.action == mappers.ACTION_WRITE:
                 sale = mappers.order_to_sale(
@@ -115,14 +134,62 @@ class Importer:
                 if self.locations is not None:
                     sale = replace(sale, location_code=self._location_of(order_id, order))
                 result = self.gateway.write_sale(sale)
-                return self._synced(ENTITY_ORDER, order_id, result)
+                if result.created:
+                    return self._after_written(order_id, result)
+                if mappers.has_canceled_items(order):
+                    return self._cancel(order_id, mappers.sold_quantities(sale))
+                return self._order_outcome(order_id)
         existing = self.gateway.find_sale(order_id)
         if existing is not None:
             # Written at an earlier state (complete, then closed by a refund): it stays where it landed.
-            return self._synced(ENTITY_ORDER, order_id, WriteResult(existing.id, False))
+            return self._order_outcome(order_id)
         status = LINK_PENDING if decision.action == mappers.ACTION_WAIT else LINK_SKIPPED
         record_link(self.state_engine, ENTITY_ORDER, order_id, status, error=decision.reason)
         return ImportOutcome(ENTITY_ORDER, order_id, status, note=decision.reason)
+
+    def _after_written(self, order_id: int, result: WriteResult) -> ImportOutcome:
+        """Look at the order again once its sale is written: a cancellation that came while it was being written
+        found no sale to void, so it is taken back here."""
+        order = self._read(ENTITY_ORDER, order_id, "it", lambda: sales.get_order(self.client, order_id))
+        if mappers.is_canceled(order):
+            return self._cancel(order_id, None)
+        return self._synced(ENTITY_ORDER, order_id, result)
+
+    def _cancel(self, order_id: int, sold: dict | None) -> ImportOutcome:
+        """Void the order's sale (`sold=None`) or take back what is no longer sold; a no-op without a sale."""
+        cancellation = self.gateway.cancel_sale(order_id, sold)
+        if cancellation is None:
+            note = "the order is canceled and was never written to the POS; nothing to take back"
+            log.info("cancellation of an order the POS does not have", extra={"magento_order_id": order_id})
+            record_link(self.state_engine, ENTITY_ORDER, order_id, LINK_SKIPPED, error=note)
+            return ImportOutcome(ENTITY_ORDER, order_id, LINK_SKIPPED, note=note)
+        outcome = self._order_outcome(order_id)
+        if not cancellation.changed:
+            return outcome
+        taken = {sku: str(qty) for sku, qty in sorted(cancellation.returned.items())}
+        return ImportOutcome(
+            ENTITY_ORDER,
+            order_id,
+            outcome.status,
+            pos_id=cancellation.sale_id,
+            note=outcome.note,
+            cancellation={
+                "voided": cancellation.voided,
+                "location_code": cancellation.location_code,
+                "returned": taken,
+            },
+        )
+
+    def _order_outcome(self, order_id: int) -> ImportOutcome:
+        """The link of an order whose sale is written: `voided` once canceled, else `synced`."""
+        sale = self.gateway.find_sale(order_id)
+        if sale is None:  # pragma: no cover - called only once the sale is written
+            raise PermanentImportError(ENTITY_ORDER, order_id, "its sale vanished from the POS")
+        if sale.status == SALE_VOIDED:
+            note = "the order was canceled in Magento; its sale is voided and its stock put back"
+            record_link(self.state_engine, ENTITY_ORDER, order_id, LINK_VOIDED, pos_id=sale.id, error=note)
+            return ImportOutcome(ENTITY_ORDER, order_id, LINK_VOIDED, pos_id=sale.id, note=note)
+        return self._synced(ENTITY_ORDER, order_id, WriteResult(sale.id, False))
 
     # --- invoices and credit memos -------------------------------------------------------------------------
 
@@ -142,7 +209,9 @@ class Importer:
         order = self._order_of(ENTITY_CREDITMEMO, creditmemo_id, creditmemo)
         with _permanent(ENTITY_CREDITMEMO, creditmemo_id):
             result = self.gateway.write_credit_note(
-                mappers.creditmemo_to_pos(creditmemo, order, pos_currency=self.pos_currency)
+                mappers.creditmemo_to_pos(
+                    creditmemo, order, pos_currency=self.pos_currency, return_location=self.return_location
+                )
             )
         return self._synced(ENTITY_CREDITMEMO, creditmemo_id, result)
 
@@ -232,10 +301,10 @@ def _permanent(entity: str, magento_id: int) -> Iterator[None]:
 def record_failure(engine: Engine, entity: str, magento_id: int, reason: str, *, will_retry: bool) -> None:
     """Record a failed attempt on the link: `pending` while RQ will try again, `failed` once it will not.
 
-    A record already synced stays synced: a later attempt that failed does not move it out of the POS.
+    A record already synced (or voided) stays so: a later attempt that failed does not move it out of the POS.
     """
     link = get_link(engine, entity, magento_id)
-    if link is not None and link.status == LINK_SYNCED:
+    if link is not None and link.status in (LINK_SYNCED, LINK_VOIDED):
         return
     if will_retry:
         record_link(engine, entity, magento_id, LINK_PENDING, error=f"{reason} (will be retried)")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from syncapi.inbound import mappers
 from syncapi.inbound.importers import ENTITY_CREDITMEMO, ENTITY_CUSTOMER, ENTITY_INVOICE, ENTITY_ORDER
 from syncapi.inbound.mappers import MappingError, format_magento_time, magento_id, parse_magento_time
 from syncapi.magento import MagentoClient, MagentoPermanentError
@@ -33,7 +34,7 @@ from syncapi.magento.changes import UnpageableListError
 from syncapi.queues import QUEUE_INBOUND, job_id
 from syncapi.run_lifecycle import RunRecorder
 from syncapi.services import Services
-from syncapi.state.links import LINK_SKIPPED, LINK_SYNCED, get_link
+from syncapi.state.links import LINK_SKIPPED, LINK_SYNCED, LINK_VOIDED, get_link
 from syncapi.state.watermarks import get_watermark, set_watermark
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,19 @@ def reconcile(
     return tallies
 
 
+def _done(status: str, full: bool, entity: str, record: dict) -> bool:
+    """Whether a linked record needs no new import: synced (unless it is an order canceled since, wholly or in
+    part, whose sale the POS must take back), voided, or skipped (unless polling in full)."""
+    if status == LINK_SYNCED:
+        if entity != ENTITY_ORDER:
+            return True
+        try:
+            return not (mappers.is_canceled(record) or mappers.has_canceled_items(record))
+        except MappingError:  # the import names what is wrong with it
+            return False
+    return status == LINK_VOIDED or (status == LINK_SKIPPED and not full)
+
+
 def _reconcile_source(
     svc: Services,
     client: MagentoClient,
@@ -152,7 +166,7 @@ def _reconcile_source(
         if changed is not None and (newest is None or changed > newest):
             newest = changed
         link = get_link(engine, source.entity, record_id)
-        if link is not None and (link.status == LINK_SYNCED or (link.status == LINK_SKIPPED and not full)):
+        if link is not None and _done(link.status, full, source.entity, record):
             tally.done += 1
             run.count(unchanged=1)
             continue

@@ -29,12 +29,13 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
+from syncapi.pos.cancellation import CreditNoteLineIn, SaleCancellation
 from syncapi.pos.errors import PosValidationError
 
 #: Rows per batch of a changed-since read when the caller does not say.
@@ -440,6 +441,7 @@ class CreditNoteIn:
     currency: str | None = None
     #: True when the money went back through the payment gateway.
     refund_online: bool = False
+    lines: tuple[CreditNoteLineIn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -585,6 +587,11 @@ class PosGateway(Protocol):
 
     def link_invoices_to_sale(self, magento_order_id: int) -> int:
         """Link the order's invoices written before its sale to the sale; the number linked."""
+        ...
+
+    def cancel_sale(self, magento_order_id: int, sold: Mapping[str, Decimal] | None) -> SaleCancellation | None:
+        """Take back what a cancellation took off the order, once: `sold=None` voids the sale; else each SKU is
+        brought down to what is `sold` now. Stock goes back at the sale's location; None when no sale."""
         ...
 
     def set_category_magento_id(self, category_id: int, magento_id: int) -> None:

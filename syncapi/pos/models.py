@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.compiler import compiles
@@ -299,6 +300,10 @@ class SaleLine(PosBase):
     #: The line's tax rate in percent (8.25 for 8.25 %), for VAT returns.
     tax_percent: Mapped[Decimal] = mapped_column(Rate(), nullable=False, default=Decimal(0), server_default=text("0"))
     line_total: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    #: How much of `qty` a cancellation of the order took back (put back in stock when the line lowered it).
+    canceled_qty: Mapped[Decimal] = _zero()
+    #: False for lines that lowered no stock (virtual items, service lines): a cancellation puts none back.
+    lowers_stock: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
 
 
 class SaleTender(PosBase):

@@ -14,6 +14,7 @@ import math
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from syncapi.pos.cancellation import CreditNoteLineIn
 from syncapi.pos.errors import PosValidationError
 from syncapi.pos.gateway import (
     CREDIT_NOTE_STATUSES,
@@ -373,9 +374,24 @@ def valid_credit_note(credit_note: CreditNoteIn) -> CreditNoteIn:
         status=_status(credit_note.status, "status", CREDIT_NOTE_STATUSES, problems),
         currency=_currency(credit_note.currency, "currency", problems),
         refund_online=bool(credit_note.refund_online),
+        lines=tuple(_credit_note_line(line, number, problems) for number, line in enumerate(credit_note.lines, 1)),
     )
     problems.raise_any()
     return normalised
+
+
+def _credit_note_line(line: CreditNoteLineIn, number: int, problems: _Problems) -> CreditNoteLineIn:
+    """A credit note line whose returned quantity is between 0 and its quantity, with a location when above 0."""
+    where = f"line {number}"
+    qty = _decimal(line.qty, f"{where} qty", problems)
+    returned = _decimal(line.returned_qty, f"{where} returned_qty", problems)
+    location = _text(line.location_code, f"{where} location_code", problems, max_chars=MAX_CODE_CHARS) or None
+    if returned > qty:
+        problems.add(f"{where} returned_qty {returned} is more than its qty {qty}")
+    if returned and location is None:
+        problems.add(f"{where} returns {returned} to stock but names no location_code")
+    sku = _text(line.sku, f"{where} SKU", problems, max_chars=MAX_CODE_CHARS, required=True)
+    return CreditNoteLineIn(sku=sku, qty=qty, returned_qty=returned, location_code=location)
 
 
 def valid_magento_id(value: object, name: str) -> int:

@@ -16,7 +16,9 @@ LINK_PENDING = "pending"
 LINK_SYNCED = "synced"
 LINK_FAILED = "failed"
 LINK_SKIPPED = "skipped"
-LINK_STATUSES = (LINK_PENDING, LINK_SYNCED, LINK_FAILED, LINK_SKIPPED)
+#: An order whose sale was written and then voided, because the order was canceled in Magento.
+LINK_VOIDED = "voided"
+LINK_STATUSES = (LINK_PENDING, LINK_SYNCED, LINK_FAILED, LINK_SKIPPED, LINK_VOIDED)
 #: Longest error message kept on a link; longer ones are cut, never refused.
 MAX_ERROR_CHARS = 4000
 

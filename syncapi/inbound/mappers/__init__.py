@@ -26,9 +26,12 @@ from syncapi.inbound.mappers.orders import (
     ACTION_WRITE,
     OrderDecision,
     gift_wrapping_line,
+    has_canceled_items,
+    is_canceled,
     order_decision,
     order_to_sale,
     payment_method,
+    sold_quantities,
 )
 from syncapi.inbound.mappers.values import MappingError, format_magento_time, magento_id, money, parse_magento_time
 
@@ -49,7 +52,9 @@ __all__ = [
     "format_magento_time",
     "gift_wrapping",
     "gift_wrapping_line",
+    "has_canceled_items",
     "invoice_to_pos",
+    "is_canceled",
     "is_root_category",
     "magento_id",
     "money",
@@ -61,4 +66,5 @@ __all__ = [
     "payment_method",
     "sale_lines",
     "same_currency",
+    "sold_quantities",
 ]

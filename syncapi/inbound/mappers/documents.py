@@ -17,9 +17,12 @@ from syncapi.inbound.mappers.amounts import (
     unwritten,
 )
 from syncapi.inbound.mappers.customers import order_customer
+from syncapi.inbound.mappers.lines import VIRTUAL_PRODUCT_TYPES
 from syncapi.inbound.mappers.orders import payment_method
 from syncapi.inbound.mappers.values import (
+    PRODUCT_TYPE_BUNDLE,
     MappingError,
+    is_true,
     item_key,
     magento_id,
     money,
@@ -27,6 +30,7 @@ from syncapi.inbound.mappers.values import (
     parse_magento_time,
     text_of,
 )
+from syncapi.pos.cancellation import CreditNoteLineIn
 from syncapi.pos.gateway import (
     CREDIT_NOTE_CANCELED,
     CREDIT_NOTE_OPEN,
@@ -131,7 +135,11 @@ def invoice_to_pos(
 
 
 def creditmemo_to_pos(
-    creditmemo: Mapping[str, Any], order: Mapping[str, Any], *, pos_currency: str | None = None
+    creditmemo: Mapping[str, Any],
+    order: Mapping[str, Any],
+    *,
+    pos_currency: str | None = None,
+    return_location: str | None = None,
 ) -> CreditNoteIn:
     """A credit memo as a POS credit note in the base currency; a refunded one carries a refund by the order's
     method, `online` when it went through the payment gateway (Magento kept a gateway `transaction_id`)."""
@@ -151,7 +159,46 @@ def creditmemo_to_pos(
         status=_state(creditmemo, ("state", "creditmemo_status"), CREDITMEMO_STATES, label),
         currency=currency,
         refund_online=bool(text_of(creditmemo.get("transaction_id"))),
+        lines=credit_note_lines(creditmemo, order, return_location, label),
     )
+
+
+def credit_note_lines(
+    creditmemo: Mapping[str, Any], order: Mapping[str, Any], return_location: str | None, label: str
+) -> tuple[CreditNoteLineIn, ...]:
+    """The credit memo's items as credit note lines, one per stocked SKU as the sale has them: a configurable's
+    parent item carries its child's SKU (the child item is left out), a bundle's children carry theirs (the bundle
+    item is left out). With a `return_location` (`MAGENTO_AUTO_RETURN`), each line of an item that is not virtual
+    goes back to stock there (docs/sync.md, "Returns to stock")."""
+    order_items = {
+        item_key(item.get("item_id")): item for item in order.get("items") or [] if isinstance(item, Mapping)
+    }
+    lines = []
+    for number, item in enumerate(creditmemo.get("items") or [], start=1):
+        if not isinstance(item, Mapping):
+            raise MappingError(f"{label} item {number} is not an object")
+        qty = money(item.get("qty"), f"{label} item {number} qty")
+        ordered = order_items.get(item_key(item.get("order_item_id"))) or {}
+        parent = order_items.get(item_key(ordered.get("parent_item_id")))
+        kind = text_of(ordered.get("product_type")).lower()
+        if qty <= 0 or kind == PRODUCT_TYPE_BUNDLE:
+            continue
+        if parent is not None and text_of(parent.get("product_type")).lower() != PRODUCT_TYPE_BUNDLE:
+            continue  # a configurable's child: its parent item carries the SKU
+        sku = text_of(item.get("sku")) or text_of(ordered.get("sku"))
+        if not sku:
+            raise MappingError(f"{label} item {number} has no sku")
+        virtual = is_true(ordered.get("is_virtual")) or kind in VIRTUAL_PRODUCT_TYPES
+        back = return_location is not None and not virtual
+        lines.append(
+            CreditNoteLineIn(
+                sku=sku,
+                qty=qty,
+                returned_qty=qty if back else Decimal(0),
+                location_code=return_location if back else None,
+            )
+        )
+    return tuple(lines)
 
 
 def order_id_of(record: Mapping[str, Any], what: str) -> int:

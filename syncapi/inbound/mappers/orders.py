@@ -32,6 +32,9 @@ from syncapi.pos.validation import sale_mismatch
 
 ORDER_STATE_CANCELED = "canceled"
 ORDER_STATE_CLOSED = "closed"
+#: States in which an order is never written, whatever ORDER_WRITE_STATES says: on hold, or its payment under
+#: review; it may still be canceled or released (docs/sync.md).
+WAITING_STATES = frozenset({"holded", "payment_review"})
 #: States an order never leaves: one not written by then never will be.
 FINAL_ORDER_STATES = frozenset({ORDER_STATE_CANCELED, ORDER_STATE_CLOSED})
 
@@ -56,6 +59,9 @@ def order_decision(order: Mapping[str, Any], write_states: Iterable[str]) -> Ord
     wanted = tuple(s.lower() for s in write_states)
     if state == ORDER_STATE_CANCELED:
         return OrderDecision(ACTION_SKIP, "the order is canceled; canceled orders are not written to the POS")
+    if state in WAITING_STATES and state in wanted:
+        reason = "on hold" if state == "holded" else "in payment review"
+        return OrderDecision(ACTION_WAIT, f"the order is {reason}; it is written when it is released")
     if state in wanted:
         return OrderDecision(ACTION_WRITE)
     listed = ", ".join(wanted) or "(none)"
@@ -158,3 +164,24 @@ def payment_method(order: Mapping[str, Any]) -> str:
     """The order's payment method code (`checkmo`, `braintree`, ...), or the gateway's default."""
     payment = order.get("payment") or {}
     return text_of(payment.get("method") if isinstance(payment, Mapping) else None) or DEFAULT_PAYMENT_METHOD
+
+
+def is_canceled(order: Mapping[str, Any]) -> bool:
+    """True when the whole order is canceled (its `state` is `canceled`)."""
+    return text_of(order.get("state")).lower() == ORDER_STATE_CANCELED
+
+
+def has_canceled_items(order: Mapping[str, Any]) -> bool:
+    """True when any item of the order has a canceled quantity (a partial cancellation, or a whole one)."""
+    items = order.get("items")
+    if not isinstance(items, list):
+        return False
+    return any(isinstance(item, Mapping) and money(item.get("qty_canceled"), "item qty_canceled") > 0 for item in items)
+
+
+def sold_quantities(sale: SaleIn) -> dict[str, Decimal]:
+    """What the sale sells of each SKU (its lines added up): what stays sold after a partial cancellation."""
+    sold: dict[str, Decimal] = {}
+    for line in sale.lines:
+        sold[line.sku] = sold.get(line.sku, Decimal(0)) + Decimal(line.qty)
+    return sold

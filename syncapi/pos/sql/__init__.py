@@ -5,7 +5,8 @@ Each module holds one part of what the gateway decides (the guarantees are `sync
 - `changes`: changed-since reads for the push (products, images, stock, prices, categories, customers), the
   cursor and checkpoint of each batch, and row counts.
 - `lookups`: reads by key (products, styles, images, stock, prices, categories) and the sale of an order.
-- `sales`: writing a sale, the stock it lowers, and linking the order's invoices to it.
+- `sales`: writing a sale, the stock it lowers, and linking the order's invoices to it; `cancellations`: a
+  canceled order's sale voided or partly taken back, and the stock it lowered put back.
 - `invoices`: invoices and their payments; `credit_notes`: credit notes and their refunds; `documents`: what
   the two share (the sum paid or refunded, the status that only moves forward).
 - `customers`: customers and categories found, linked to their Magento ids, or created.
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 
 from syncapi.pos.errors import PosValidationError
 from syncapi.pos.gateway import COMMIT_SETTLE_S
+from syncapi.pos.sql.cancellations import SaleCancels
 from syncapi.pos.sql.changes import ChangeReads
 from syncapi.pos.sql.credit_notes import CreditNoteWrites
 from syncapi.pos.sql.customers import CustomerWrites
@@ -30,7 +32,7 @@ from syncapi.pos.sql.sales import SaleWrites
 __all__ = ["SqlPosGateway"]
 
 
-class SqlPosGateway(ChangeReads, KeyReads, SaleWrites, InvoiceWrites, CreditNoteWrites, CustomerWrites):
+class SqlPosGateway(ChangeReads, KeyReads, SaleWrites, SaleCancels, InvoiceWrites, CreditNoteWrites, CustomerWrites):
     """The POS gateway over the reference tables (see `syncapi.pos.gateway.PosGateway` for the guarantees)."""
 
     def __init__(self, engine: Engine, location_code: str, *, settle_s: float = COMMIT_SETTLE_S):

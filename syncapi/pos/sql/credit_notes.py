@@ -3,16 +3,19 @@ open credit memo to refunded or canceled, and is linked to its invoice when that
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from syncapi.pos import models as m
 from syncapi.pos import validation
+from syncapi.pos.cancellation import CreditNoteLineIn
 from syncapi.pos.gateway import CREDIT_NOTE_OPEN, CREDIT_NOTE_REFUNDED, CreditNote, CreditNoteIn, WriteResult
 from syncapi.pos.models import utcnow
 from syncapi.pos.sql import rows as r
+from syncapi.pos.sql.cancellations import raise_stock
 from syncapi.pos.sql.common import SqlGatewayBase
 from syncapi.pos.sql.customers import ensure_customer_row
 from syncapi.pos.sql.documents import CREDIT_NOTE_REFUNDS, document_with_sum, moved
@@ -88,6 +91,7 @@ class CreditNoteWrites(SqlGatewayBase):
             session.flush()
             if note.status == CREDIT_NOTE_REFUNDED:  # an open credit memo refunds nothing yet, a canceled one never
                 session.add(refund(row.id, customer_id, note))
+            add_lines(session, row.id, note.lines, returning=note.status == CREDIT_NOTE_REFUNDED)
             return WriteResult(row.id, True)
 
         result = self._write(action, work)
@@ -117,6 +121,33 @@ def move_credit_note_on(session: Session, existing: Any, note: CreditNoteIn) -> 
     status = moved(session, m.CreditNote.__table__, existing.id, existing.status, note.status, credit_note_may_move)
     if status is not None and note.status == CREDIT_NOTE_REFUNDED:
         session.add(refund(existing.id, existing.customer_id, note))
+        # The lines written while it was open returned nothing; now refunded, they return what they carry.
+        session.execute(delete(m.CreditNoteLine).where(m.CreditNoteLine.credit_note_id == existing.id))
+        add_lines(session, existing.id, note.lines, returning=True)
+
+
+def add_lines(session: Session, credit_note_id: int, lines: tuple[CreditNoteLineIn, ...], *, returning: bool) -> None:
+    """Write the credit note's lines; when `returning`, what each returns goes back on hand at its location (not
+    for a SKU the POS does not have: that line records 0 returned)."""
+    skus = sorted({line.sku for line in lines if line.returned_qty})
+    known = set(session.scalars(select(m.Product.sku).where(m.Product.sku.in_(skus)))) if returning and skus else set()
+    returned: dict[tuple[str, str], Decimal] = {}
+    for line in lines:
+        back = returning and line.sku in known and line.returned_qty > 0 and line.location_code is not None
+        session.add(
+            m.CreditNoteLine(
+                credit_note_id=credit_note_id,
+                sku=line.sku,
+                qty=line.qty,
+                returned_qty=line.returned_qty if back else Decimal(0),
+                location_code=line.location_code if back else None,
+            )
+        )
+        if back:
+            key = (line.sku, line.location_code)
+            returned[key] = returned.get(key, Decimal(0)) + Decimal(line.returned_qty)
+    for (sku, location_code), qty in sorted(returned.items()):  # in key order, so concurrent writers lock alike
+        raise_stock(session, sku, qty, location_code)
 
 
 def link_credit_notes(session: Session, magento_invoice_id: int, invoice_id: int) -> int:

@@ -81,6 +81,7 @@ class SaleWrites(SqlGatewayBase):
                     tax=line.tax,
                     tax_percent=line.tax_percent,
                     line_total=line.line_total,
+                    lowers_stock=line.stock,
                 )
                 for number, line in enumerate(sale.lines, start=1)
             )
