@@ -31,6 +31,7 @@ from sandbox import catalog as _catalog  # noqa: F401 - registers the catalog ro
 from sandbox import customers as _customers  # noqa: F401 - registers the customer routes
 from sandbox import inventory as _inventory  # noqa: F401 - registers the source-item routes
 from sandbox import sales as _sales  # noqa: F401 - registers the sales routes
+from sandbox import shipments as _shipments  # noqa: F401 - registers the shipment routes
 from sandbox import store as _store  # noqa: F401 - registers the store routes
 from sandbox.auth import Authenticator
 from sandbox.errors import MagentoHttpError

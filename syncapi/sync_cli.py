@@ -42,7 +42,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
-ID_KINDS = ("categories", "customers")
+ID_KINDS = ("categories", "customers", "fulfilments")
 
 
 def _counts(run: Run) -> str:
