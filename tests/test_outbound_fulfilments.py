@@ -11,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncapi.pos import models as m
+from syncapi.state import record_link
 from tests.conftest import TEST_API_TOKEN
+from tests.fixtures_pos import add_product
 
 AUTH = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
 ORDER_ID = 501
@@ -204,3 +206,33 @@ def test_the_pos_announcement_ships_the_fulfilment(outbound, magento):
     outbound.work()
     assert shipment_of(outbound, fulfilment) is not None
     assert len(magento.state("shipments")) == 1
+
+
+def test_the_order_link_tells_partly_shipped_then_shipped(outbound, magento):
+    seed_order(magento)
+    set_stock(outbound, "MUG", 5)
+    set_stock(outbound, "TEE-M", 5)
+    for sku in ("MUG", "TEE-M"):
+        add_product(outbound.engine, sku, on_hand=None)
+    sale_id = web_sale(outbound)
+    insert(
+        outbound.engine,
+        m.SaleLine(sale_id=sale_id, line_no=1, sku="MUG", qty=Decimal(2), unit_price=Decimal(5), line_total=10),
+        m.SaleLine(sale_id=sale_id, line_no=2, sku="TEE-M", qty=Decimal(1), unit_price=Decimal(20), line_total=20),
+    )
+    record_link(outbound.svc.state_engine, "order", ORDER_ID, "synced", pos_id=sale_id)
+    api = outbound.app.test_client()
+
+    def status() -> str:
+        answer = api.get(f"/api/v1/links/order/{ORDER_ID}", headers=AUTH)
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()["status"]
+
+    assert status() == "synced"
+    fulfil(outbound, sale_id, {"MUG": "2"}, "TRACK-P1")
+    outbound.push("fulfilments")
+    assert status() == "partly_shipped"
+    unsent = fulfil(outbound, sale_id, {"TEE-M": "1"}, "TRACK-P2")
+    assert status() == "partly_shipped", "a fulfilment counts once it is a Magento shipment"
+    outbound.push("fulfilments", keys=[str(unsent)])
+    assert status() == "shipped"

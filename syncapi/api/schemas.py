@@ -251,7 +251,9 @@ class LinkSchema(Schema):
     entity = fields.String(metadata={"description": ", ".join(LINK_ENTITIES)})
     magento_id = fields.String()
     pos_id = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": ", ".join(LINK_STATUSES)})
+    status = fields.String(
+        metadata={"description": ", ".join(LINK_STATUSES) + "; a written order also partly_shipped, shipped"}
+    )
     synced_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True)
     attempts = fields.Integer()

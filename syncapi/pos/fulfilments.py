@@ -11,6 +11,10 @@ from typing import Protocol, runtime_checkable
 
 from syncapi.pos.gateway import DEFAULT_BATCH_SIZE, Batch, Cursor
 
+#: How much of a web sale the shop's fulfilments shipped through Magento (the order's link status).
+SHIPPED = "shipped"
+PARTLY_SHIPPED = "partly_shipped"
+
 
 @dataclass(frozen=True)
 class FulfilmentLine:
@@ -52,6 +56,10 @@ class FulfilmentGateway(Protocol):
 
     def get_fulfilments(self, ids: Iterable[int]) -> list[Fulfilment]:
         """The fulfilments with these ids, lines included."""
+        ...
+
+    def shipping_status(self, sale_id: int) -> str | None:
+        """`shipped` or `partly_shipped` by the sale's fulfilments that became shipments; None when none did."""
         ...
 
     def set_fulfilment_shipment(self, fulfilment_id: int, magento_shipment_id: int) -> None:

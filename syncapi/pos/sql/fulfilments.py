@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from syncapi.pos import models as m
 from syncapi.pos import validation
 from syncapi.pos.errors import PosConflictError, PosValidationError
-from syncapi.pos.fulfilments import Fulfilment, FulfilmentLine
+from syncapi.pos.fulfilments import PARTLY_SHIPPED, SHIPPED, Fulfilment, FulfilmentLine
 from syncapi.pos.gateway import DEFAULT_BATCH_SIZE, Batch, Cursor
 from syncapi.pos.sql.changes import BatchQuery, ChangeReads
-from syncapi.pos.sql.common import chunks
+from syncapi.pos.sql.common import chunks, database_errors
 from syncapi.pos.sql.lookups import KeyReads
 from syncapi.pos.sql.times import comparable_time, near
 
@@ -90,6 +90,31 @@ class FulfilmentReads(ChangeReads, KeyReads):
             lambda connection, rows: _build(connection, rows),
         )
         return sorted(found, key=lambda fulfilment: fulfilment.id)
+
+    def shipping_status(self, sale_id: int) -> str | None:
+        """`shipped` when the sale's fulfilments that became Magento shipments cover all its lines,
+        `partly_shipped` when they cover some, None when none did."""
+        lines = m.SaleLine.__table__
+        fulfilments = m.Fulfilment.__table__
+        shipped_lines = m.FulfilmentLine.__table__
+        with database_errors(f"read the shipping of sale {sale_id}"), self.engine.connect() as connection:
+            ordered = dict(
+                connection.execute(
+                    select(lines.c.sku, func.sum(lines.c.qty)).where(lines.c.sale_id == sale_id).group_by(lines.c.sku)
+                ).all()
+            )
+            shipped = dict(
+                connection.execute(
+                    select(shipped_lines.c.sku, func.sum(shipped_lines.c.qty))
+                    .join(fulfilments, fulfilments.c.id == shipped_lines.c.fulfilment_id)
+                    .where(fulfilments.c.sale_id == sale_id, fulfilments.c.magento_shipment_id.is_not(None))
+                    .group_by(shipped_lines.c.sku)
+                ).all()
+            )
+        if not shipped:
+            return None
+        done = all(Decimal(str(shipped.get(sku) or 0)) >= Decimal(str(qty)) for sku, qty in ordered.items())
+        return SHIPPED if done else PARTLY_SHIPPED
 
     def set_fulfilment_shipment(self, fulfilment_id: int, magento_shipment_id: int) -> None:
         """Record the Magento shipment a fulfilment became (its `updated_at` is left alone: not a POS change)."""
