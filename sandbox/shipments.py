@@ -19,6 +19,7 @@ from sandbox.state import SandboxState
 
 ACL_SHIP = "Magento_Sales::ship"
 ACL_SHIPMENTS = "Magento_Sales::shipment"
+ACL_SALABLE = "Magento_InventoryApi::stock"
 ENTITY_NOT_FOUND = "The entity that was requested doesn't exist. Verify the entity and try again."
 VALIDATION_ERRORS = "Shipment Document Validation Error(s):\n"
 NOT_AVAILABLE = "Not all of your products are available in the requested quantity."
@@ -187,3 +188,24 @@ def get_shipment(state: SandboxState, call: Call):
 @ROUTER.route("GET", "/V1/shipments", ACL_SHIPMENTS)
 def search_shipments(state: SandboxState, call: Call):
     return search.apply([dict(s) for s in state.shipments.values()], search.parse(call.query))
+
+
+@ROUTER.route("GET", "/V1/inventory/get-product-salable-quantity/{sku}/{stockId}", ACL_SALABLE)
+def salable_quantity(state: SandboxState, call: Call):
+    """MSI's salable quantity: the source quantities less the reservations of orders not yet shipped (placed
+    orders reserve, shipments, cancellations and refunds compensate: what is left to ship stays reserved)."""
+    sku = call.params["sku"]
+    if sku not in state.products:
+        raise MagentoHttpError(404, ENTITY_NOT_FOUND)
+    on_hand = sum(float(item["quantity"]) for (held, _source), item in state.source_items.items() if held == sku)
+    return on_hand - reserved(state, sku)
+
+
+def reserved(state: SandboxState, sku: str) -> float:
+    """Units of `sku` the store's orders hold reserved: what is left to ship of them."""
+    return sum(
+        to_ship(item)
+        for order in state.orders.values()
+        for item in order.get("items") or []
+        if item.get("sku") == sku and not item.get("parent_item_id")
+    )

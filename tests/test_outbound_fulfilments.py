@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs import inbound as jobs_inbound
 from syncapi.pos import models as m
 from syncapi.state import record_link
 from tests.conftest import TEST_API_TOKEN
@@ -236,3 +237,35 @@ def test_the_order_link_tells_partly_shipped_then_shipped(outbound, magento):
     assert status() == "partly_shipped", "a fulfilment counts once it is a Magento shipment"
     outbound.push("fulfilments", keys=[str(unsent)])
     assert status() == "shipped"
+
+
+def test_the_last_unit_is_sold_once_and_ships_while_the_order_waits(outbound, magento):
+    """Written at processing, the sale lowers POS stock while Magento still reserves the unit: the stock push
+    adds it back, so the web does not count it twice and the shipment's source deduction finds it."""
+    outbound.start(ORDER_WRITE_STATES="processing")
+    add_product(outbound.engine, "ONE", on_hand=1, price="5.00")
+    assert outbound.push("products").status == "succeeded"
+    assert source_qty(magento, "ONE") == 1
+    lines = [{"sku": "ONE", "name": "Product ONE", "qty": 1, "price": 5}]
+    magento.seed(orders=[{"entity_id": ORDER_ID, "lines": lines, "state": "processing", "shipping": 0}])
+    salable = outbound.svc.magento.get("/V1/inventory/get-product-salable-quantity/ONE/1")
+    assert salable == 0, "the order reserves the last unit"
+
+    assert jobs_inbound.import_order(ORDER_ID)["status"] != "failed"
+    with Session(outbound.engine) as session:
+        sale_id = session.scalar(select(m.Sale.id).where(m.Sale.magento_order_id == ORDER_ID))
+        assert session.scalar(select(m.Stock.on_hand).where(m.Stock.sku == "ONE")) == 0, "the sale took it"
+    run = outbound.push("stock", keys=["ONE"])
+    assert run.status == "succeeded", run.errors
+    assert source_qty(magento, "ONE") == 1, "the unit Magento still reserves is added back"
+    assert outbound.svc.magento.get("/V1/inventory/get-product-salable-quantity/ONE/1") == 0, "not sold twice"
+
+    fulfilment = fulfil(outbound, sale_id, {"ONE": "1"}, "TRACK-LAST")
+    run = outbound.push("fulfilments")
+    assert run.counts["created"] == 1, run.errors
+    assert shipment_of(outbound, fulfilment) is not None
+    assert source_qty(magento, "ONE") == 0 and order(magento)["items"][0]["qty_shipped"] == 1
+
+    outbound.push("stock", keys=["ONE"], force=True)
+    assert source_qty(magento, "ONE") == 0, "once shipped nothing is held back"
+    assert outbound.svc.magento.get("/V1/inventory/get-product-salable-quantity/ONE/1") == 0

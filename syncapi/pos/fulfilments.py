@@ -58,6 +58,10 @@ class FulfilmentGateway(Protocol):
         """The fulfilments with these ids, lines included."""
         ...
 
+    def web_sale_lines(self, skus: Iterable[str]) -> list[tuple[int, str, Decimal]]:
+        """`(magento_order_id, sku, qty)` of the web sales at the location selling `skus` (voided ones left out)."""
+        ...
+
     def shipping_status(self, sale_id: int) -> str | None:
         """`shipped` or `partly_shipped` by the sale's fulfilments that became shipments; None when none did."""
         ...

@@ -14,7 +14,7 @@ from syncapi.pos import models as m
 from syncapi.pos import validation
 from syncapi.pos.errors import PosConflictError, PosValidationError
 from syncapi.pos.fulfilments import PARTLY_SHIPPED, SHIPPED, Fulfilment, FulfilmentLine
-from syncapi.pos.gateway import DEFAULT_BATCH_SIZE, Batch, Cursor
+from syncapi.pos.gateway import DEFAULT_BATCH_SIZE, SALE_VOIDED, Batch, Cursor
 from syncapi.pos.sql.changes import BatchQuery, ChangeReads
 from syncapi.pos.sql.common import chunks, database_errors
 from syncapi.pos.sql.lookups import KeyReads
@@ -90,6 +90,30 @@ class FulfilmentReads(ChangeReads, KeyReads):
             lambda connection, rows: _build(connection, rows),
         )
         return sorted(found, key=lambda fulfilment: fulfilment.id)
+
+    def web_sale_lines(self, skus: Iterable[str]) -> list[tuple[int, str, Decimal]]:
+        """`(magento_order_id, sku, qty)` of the web sales at this gateway's location selling `skus`, voided ones
+        left out: what Magento may still hold reserved until it ships."""
+        sales = m.Sale.__table__
+        lines = m.SaleLine.__table__
+        statement = (
+            select(sales.c.magento_order_id, lines.c.sku, func.sum(lines.c.qty))
+            .join(sales, sales.c.id == lines.c.sale_id)
+            .where(
+                sales.c.magento_order_id.is_not(None),
+                sales.c.location_code == self.location_code,
+                sales.c.status != SALE_VOIDED,
+            )
+            .group_by(sales.c.magento_order_id, lines.c.sku)
+        )
+        found = self._by_keys(
+            "read the web sales of SKUs",
+            skus,
+            str,
+            lambda chunk: statement.where(lines.c.sku.in_(chunk)),
+            lambda _connection, rows: [(int(row[0]), str(row[1]), Decimal(str(row[2]))) for row in rows],
+        )
+        return sorted(found)
 
     def shipping_status(self, sale_id: int) -> str | None:
         """`shipped` when the sale's fulfilments that became Magento shipments cover all its lines,
