@@ -91,7 +91,8 @@ def ship_calls(outbound) -> list[dict]:
     return [e for e in outbound.writes(clear=True) if e["template"] == SHIP]
 
 
-def test_partial_fulfilments_become_one_shipment_each_with_tracking_and_source(outbound, magento):
+def test_partial_fulfilments_become_one_shipment_each_with_tracking_and_source(outbound_db, magento):
+    outbound = outbound_db
     items = seed_order(magento)
     set_stock(outbound, "MUG", 5)
     set_stock(outbound, "TEE-M", 1)
@@ -239,9 +240,10 @@ def test_the_order_link_tells_partly_shipped_then_shipped(outbound, magento):
     assert status() == "shipped"
 
 
-def test_the_last_unit_is_sold_once_and_ships_while_the_order_waits(outbound, magento):
+def test_the_last_unit_is_sold_once_and_ships_while_the_order_waits(outbound_db, magento):
     """Written at processing, the sale lowers POS stock while Magento still reserves the unit: the stock push
     adds it back, so the web does not count it twice and the shipment's source deduction finds it."""
+    outbound = outbound_db
     outbound.start(ORDER_WRITE_STATES="processing")
     add_product(outbound.engine, "ONE", on_hand=1, price="5.00")
     assert outbound.push("products").status == "succeeded"

@@ -4,25 +4,10 @@ the order's quantities and state, and the shipments read back; bodies checked ag
 from __future__ import annotations
 
 import pytest
-import requests
 
 from syncapi.config import Settings, SettingsError
-from syncapi.magento.client import auth_for
-from tests.fixtures_magento import magento_test_settings
 
 SHIP = "/all/V1/order/{}/ship"
-
-
-@pytest.fixture
-def signed(magento):
-    auth = auth_for(magento_test_settings(magento.base_url))
-    session = requests.Session()
-
-    def call(method: str, path: str, **kwargs) -> requests.Response:
-        return session.request(method, f"{magento.base_url}/rest{path}", auth=auth, timeout=5, **kwargs)
-
-    yield call
-    session.close()
 
 
 def seed(magento, signed, *, state: str = "processing", on_hand: float = 3) -> dict:
