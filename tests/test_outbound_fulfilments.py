@@ -203,8 +203,12 @@ def test_the_pos_announcement_ships_the_fulfilment(outbound, magento):
     seed_order(magento)
     set_stock(outbound, "MUG", 5)
     fulfilment = fulfil(outbound, web_sale(outbound), {"MUG": "2"}, "TRACK-A")
-    answer = outbound.app.test_client().post("/api/v1/pos/changes", headers=AUTH, json={"fulfilments": [fulfilment]})
-    assert answer.status_code == 202, answer.get_json()
+    api = outbound.app.test_client()
+    for _delivery in range(2):  # the POS announces it twice: one shipment
+        answer = api.post("/api/v1/pos/changes", headers=AUTH, json={"fulfilments": [fulfilment, fulfilment]})
+        assert answer.status_code == 202, answer.get_json()
+    outbound.work()
+    answer = api.post("/api/v1/pos/changes", headers=AUTH, json={"fulfilments": [fulfilment]})
     outbound.work()
     assert shipment_of(outbound, fulfilment) is not None
     assert len(magento.state("shipments")) == 1
@@ -271,3 +275,15 @@ def test_the_last_unit_is_sold_once_and_ships_while_the_order_waits(outbound_db,
     outbound.push("stock", keys=["ONE"], force=True)
     assert source_qty(magento, "ONE") == 0, "once shipped nothing is held back"
     assert outbound.svc.magento.get("/V1/inventory/get-product-salable-quantity/ONE/1") == 0
+
+
+def test_flask_sync_fulfilments_ships_the_ids_given(outbound, magento):
+    seed_order(magento)
+    set_stock(outbound, "MUG", 5)
+    fulfilment = fulfil(outbound, web_sale(outbound), {"MUG": "1"}, "TRACK-CLI")
+    result = outbound.app.test_cli_runner().invoke(args=["sync", "fulfilments", "--id", str(fulfilment)])
+    assert result.exit_code == 0, result.output
+    assert "1 created" in result.output
+    assert shipment_of(outbound, fulfilment) == magento.state("shipments")[0]["entity_id"]
+    refused = outbound.app.test_cli_runner().invoke(args=["sync", "fulfilments", "--sku", "MUG"])
+    assert refused.exit_code == 2
