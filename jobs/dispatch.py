@@ -1,6 +1,7 @@
 """Which job carries each kind of run, and starting runs with it.
 
-    products, stock, prices, categories, customers → jobs.outbound.push_<kind>(run_id, full=False, keys=None,
+    products, stock, prices, categories, customers,
+    fulfilments                                    → jobs.outbound.push_<kind>(run_id, full=False, keys=None,
                                                                                  force=False)   queue "outbound"
     sales                                          → jobs.reconcile.reconcile_sales(run_id, full=False)
                                                                                                 queue "inbound"

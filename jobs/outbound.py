@@ -19,6 +19,7 @@ from syncapi.services import Services
 from syncapi.state.run_history import (
     KIND_CATEGORIES,
     KIND_CUSTOMERS,
+    KIND_FULFILMENTS,
     KIND_PRICES,
     KIND_PRODUCTS,
     KIND_STOCK,
@@ -70,6 +71,11 @@ def push_customers(run_id: int, full: bool = False, keys: list[str] | None = Non
     return _push(KIND_CUSTOMERS, run_id, full, keys, force)
 
 
+def push_fulfilments(run_id: int, full: bool = False, keys: list[str] | None = None, force: bool = False) -> dict:
+    """Send the POS's fulfilments of web orders to Magento as shipments."""
+    return _push(KIND_FULFILMENTS, run_id, full, keys, force)
+
+
 #: The job of each push kind: what a run of one kind may start for another (a first run waiting for it, the
 #: stock and prices waiting for their product).
 PUSH_JOBS = {
@@ -78,6 +84,7 @@ PUSH_JOBS = {
     KIND_PRICES: push_prices,
     KIND_CATEGORIES: push_categories,
     KIND_CUSTOMERS: push_customers,
+    KIND_FULFILMENTS: push_fulfilments,
 }
 
 

@@ -44,6 +44,7 @@ SECTIONS = (
     "base_prices",
     "special_prices",
     "customers",
+    "shipments",
     "orders",
     "invoices",
     "creditmemos",
@@ -327,7 +328,7 @@ def _section(state: SandboxState, name: str) -> Any:
         ]
     if name == "special_prices":
         return list(state.special_prices)
-    if name in ("customers", "orders", "invoices", "creditmemos"):
+    if name in ("customers", "orders", "invoices", "creditmemos", "shipments"):
         return list(getattr(state, name).values())
     if name == "attributes":
         return state.attributes

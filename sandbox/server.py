@@ -32,6 +32,7 @@ from sandbox import customers as _customers  # noqa: F401 - registers the custom
 from sandbox import inventory as _inventory  # noqa: F401 - registers the source-item routes
 from sandbox import order_actions as _order_actions  # noqa: F401 - registers cancel, hold and unhold
 from sandbox import sales as _sales  # noqa: F401 - registers the sales routes
+from sandbox import shipments as _shipments  # noqa: F401 - registers the shipment routes
 from sandbox import store as _store  # noqa: F401 - registers the store routes
 from sandbox.auth import Authenticator
 from sandbox.errors import MagentoHttpError

@@ -185,6 +185,7 @@ class SandboxState:
             self.orders: dict[int, dict] = {}
             self.invoices: dict[int, dict] = {}
             self.creditmemos: dict[int, dict] = {}
+            self.shipments: dict[int, dict] = {}
             self.bulks: dict[str, Bulk] = {}
             #: Bulk operations waiting for the consumer, oldest first (a large catalog makes thousands of them).
             self.open_operations: deque[Operation] = deque()
@@ -200,6 +201,8 @@ class SandboxState:
                 "order": 0,
                 "invoice": 0,
                 "creditmemo": 0,
+                "shipment": 0,
+                "shipment_track": 0,
                 "attribute": 1000,
                 "attribute_set": 100,
             }
@@ -248,6 +251,7 @@ class SandboxState:
         "orders",
         "invoices",
         "creditmemos",
+        "shipments",
         "attributes",
         "attribute_sets",
         "counters",

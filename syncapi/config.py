@@ -185,6 +185,21 @@ def _order_locations(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs.items())
 
 
+def _location_sources(value: str) -> dict[str, str]:
+    """`WEB:default,SHOP1:shop_1` as {POS location code: Magento source code}."""
+    mapping: dict[str, str] = {}
+    for part in _csv(value):
+        location, sep, source = (piece.strip() for piece in part.partition(":"))
+        if not sep or not location or not source:
+            raise ValueError(f"expected LOCATION:SOURCE pairs separated by commas, e.g. WEB:default, got {part!r}")
+        if location in mapping:
+            raise ValueError(f"location {location!r} is given twice")
+        mapping[location] = source
+    if not mapping:
+        raise ValueError("expected LOCATION:SOURCE pairs separated by commas, e.g. WEB:default,SHOP1:shop_1")
+    return mapping
+
+
 def _setting(env: str, default: Any = None, parse: Callable[[str], Any] = _text, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -220,6 +235,9 @@ class Settings:
     sync_interval_categories_s: int = _setting("SYNC_INTERVAL_CATEGORIES", 900, _int)
     sync_interval_customers_s: int = _setting("SYNC_INTERVAL_CUSTOMERS", 900, _int)
     sync_interval_stock_s: int = _setting("SYNC_INTERVAL_STOCK", 300, _int)
+    sync_interval_fulfilments_s: int = _setting("SYNC_INTERVAL_FULFILMENTS", 900, _int)
+    #: POS location code -> Magento (MSI) source code; unset: {POS_LOCATION_CODE: MAGENTO_SOURCE_CODE}.
+    stock_sources: Mapping[str, str] = _setting("STOCK_SOURCES", None, _location_sources)
     product_create_only_fields: tuple[str, ...] = _setting("PRODUCT_CREATE_ONLY_FIELDS", (), _csv)
     push_inactive_products: bool = _setting("PUSH_INACTIVE_PRODUCTS", False, _bool)
     reconcile_interval_s: int = _setting("RECONCILE_INTERVAL", 600, _int)
@@ -251,6 +269,10 @@ class Settings:
     personal_data_days: int = _setting("PERSONAL_DATA_DAYS", 30, _int)
     make_run: bool = _setting(MAKE_RUN_MARKER, False, _bool, doc="set by `make run` only")
     host: str | None = _setting("HOST", None, doc="the address the web process listens on")
+
+    def __post_init__(self) -> None:
+        if not self.stock_sources:
+            object.__setattr__(self, "stock_sources", {self.pos_location_code: self.magento_source_code})
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:

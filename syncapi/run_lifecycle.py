@@ -52,6 +52,7 @@ from syncapi.state.models import KEY_LENGTH
 from syncapi.state.run_history import (
     KIND_CATEGORIES,
     KIND_CUSTOMERS,
+    KIND_FULFILMENTS,
     KIND_PRICES,
     KIND_PRODUCTS,
     KIND_SALES,
@@ -421,6 +422,7 @@ def scheduled_intervals(settings) -> dict[str, int]:
         KIND_PRICES: settings.sync_interval_prices_s,
         KIND_STOCK: settings.sync_interval_stock_s,
         KIND_CUSTOMERS: settings.sync_interval_customers_s,
+        KIND_FULFILMENTS: settings.sync_interval_fulfilments_s,
         KIND_SALES: settings.reconcile_interval_s,
     }
 

@@ -7,6 +7,7 @@ against Adobe's published 2.4.8 REST schema, and clients configured to reach it.
 - `magento_settings`: service `Settings` pointing at the sandbox with its OAuth credentials.
 - `magento_client`: a `MagentoClient` on those settings with millisecond backoffs.
 - `magento_client_factory(settings_overrides=None, **client_overrides)`: more clients, other settings.
+- `signed(method, path, **kwargs)`: a raw OAuth-signed request to the sandbox's REST API.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 from pathlib import Path
 
 import pytest
+import requests
 
 from sandbox import Sandbox, SandboxControl
 from sandbox.schema import DEFAULT_SCHEMA_PATH, SCHEMA_FILE_NAME, find_schema
@@ -25,7 +27,7 @@ from syncapi.config import (
     DEV_MAGENTO_CONSUMER_SECRET,
     Settings,
 )
-from syncapi.magento.client import MagentoClient, client_for
+from syncapi.magento.client import MagentoClient, auth_for, client_for
 
 #: Where CI keeps Adobe's admin REST schema: beside the repository, never copied into it.
 _BESIDE_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "magento" / SCHEMA_FILE_NAME
@@ -120,3 +122,16 @@ def magento_client_factory(magento):
 def magento_client(magento_client_factory) -> MagentoClient:
     """A client on the sandbox with the service's default settings and millisecond backoffs."""
     return magento_client_factory()
+
+
+@pytest.fixture
+def signed(magento):
+    """`signed(method, path, **kwargs)`: a raw OAuth-signed request to the sandbox's REST API."""
+    auth = auth_for(magento_test_settings(magento.base_url))
+    session = requests.Session()
+
+    def call(method: str, path: str, **kwargs) -> requests.Response:
+        return session.request(method, f"{magento.base_url}/rest{path}", auth=auth, timeout=5, **kwargs)
+
+    yield call
+    session.close()

@@ -195,7 +195,12 @@ def test_sync_queues_a_run(api, svc, redis, kind, body, func, queue, kwargs):
 @pytest.mark.parametrize(
     ("kind", "body", "status", "words"),
     [
-        ("orders", {}, 404, ["unknown kind 'orders'", "products, stock, prices, categories, customers, sales"]),
+        (
+            "orders",
+            {},
+            404,
+            ["unknown kind 'orders'", "products, stock, prices, categories, customers, fulfilments, sales"],
+        ),
         ("customers", {"skus": ["A"]}, 422, ["skus is only accepted for products, stock, prices"]),
         ("sales", {"skus": ["A"]}, 422, ["skus is only accepted"]),
         ("sales", {"force": True}, 422, ["force is not accepted for sales"]),

@@ -22,19 +22,6 @@ from tests.fixtures_magento import magento_test_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def signed(magento):
-    """`signed(method, path, **kwargs)`: a raw OAuth-signed request to the sandbox's REST API."""
-    auth = auth_for(magento_test_settings(magento.base_url))
-    session = requests.Session()
-
-    def call(method: str, path: str, **kwargs) -> requests.Response:
-        return session.request(method, f"{magento.base_url}/rest{path}", auth=auth, timeout=5, **kwargs)
-
-    yield call
-    session.close()
-
-
 def test_every_sandbox_route_is_in_the_official_schema(magento_schema_path):
     schemas = BodySchemas.load(magento_schema_path)
     missing = [f"{r.method} {r.template}" for r in ROUTER.routes if not schemas.known(r.method, r.template)]

@@ -7,7 +7,8 @@ from flask import abort, current_app
 from syncapi import services
 from syncapi.api import common
 from syncapi.api.schemas import LinkSchema
-from syncapi.state.links import LINK_ENTITIES, get_link
+from syncapi.pos.fulfilments import FulfilmentGateway
+from syncapi.state.links import LINK_ENTITIES, LINK_SYNCED, get_link
 from syncapi.state.models import MAGENTO_ID_LENGTH
 
 blp = common.blueprint("links", __name__, "Where each Magento record went in the POS.")
@@ -27,16 +28,27 @@ def get(entity: str, magento_id: str):
         abort(404, description=f"unknown entity {entity!r}; known entities: {', '.join(LINK_ENTITIES)}")
     if not magento_id.strip() or len(magento_id) > MAGENTO_ID_LENGTH:
         abort(404, description=f"no {entity} with Magento id {magento_id!r} has been recorded")
-    link = get_link(services.of_app(current_app).state_engine, entity, magento_id)
+    svc = services.of_app(current_app)
+    link = get_link(svc.state_engine, entity, magento_id)
     if link is None:
         abort(404, description=f"no {entity} with Magento id {magento_id!r} has been recorded")
+    status = link.status
+    if entity == "order" and status == LINK_SYNCED and link.pos_id and link.pos_id.isdigit():
+        status = _shipping_status(svc.pos, int(link.pos_id)) or status
     return {
         "entity": link.entity,
         "magento_id": link.magento_id,
         "pos_id": link.pos_id,
-        "status": link.status,
+        "status": status,
         "synced_at": link.synced_at,
         "error": link.error,
         "attempts": link.attempts,
         "updated_at": link.updated_at,
     }
+
+
+def _shipping_status(gateway, sale_id: int) -> str | None:
+    """A written order's sale shipped by the shop through Magento: `shipped` or `partly_shipped` (docs/sync.md)."""
+    if not isinstance(gateway, FulfilmentGateway):
+        return None
+    return gateway.shipping_status(sale_id)

@@ -15,7 +15,7 @@ from syncapi.textcheck import DOT_SEGMENTS, sku_problem
 #: Most failed jobs listed at once.
 MAX_FAILED_JOBS_LIMIT = 1000
 #: The body keys of POST /api/v1/pos/changes, each the kind of run it starts.
-ANNOUNCE_KINDS = ("products", "stock", "prices", "customers", "categories")
+ANNOUNCE_KINDS = ("products", "stock", "prices", "customers", "categories", "fulfilments")
 
 
 def _whitespace_class() -> str:
@@ -234,6 +234,7 @@ class PosChangesSchema(Schema):
     prices = _keys("SKUs whose prices changed", Sku)
     customers = _keys("POS customer ids")
     categories = _keys("POS category ids")
+    fulfilments = _keys("POS fulfilment ids (shipments of web orders)")
 
 
 class AnnouncedSchema(StartedRunSchema):
@@ -250,7 +251,9 @@ class LinkSchema(Schema):
     entity = fields.String(metadata={"description": ", ".join(LINK_ENTITIES)})
     magento_id = fields.String()
     pos_id = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": ", ".join(LINK_STATUSES)})
+    status = fields.String(
+        metadata={"description": ", ".join(LINK_STATUSES) + "; a written order also partly_shipped, shipped"}
+    )
     synced_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True)
     attempts = fields.Integer()

@@ -39,7 +39,7 @@ def _answer(started: StartedRun) -> dict:
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def start(body: dict, kind: str):
-    """Start a push (products, stock, prices, categories, customers) or a sales pull now.
+    """Start a push (products, stock, prices, categories, customers, fulfilments) or a sales pull now.
 
     `full` considers every record instead of only what changed since the last run; `skus` (products, stock
     and prices only) limits the run to those SKUs; `force` (not for sales) sends records even when unchanged.

@@ -54,7 +54,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
-ID_KINDS = ("categories", "customers")
+ID_KINDS = ("categories", "customers", "fulfilments")
 #: The forms `--since` accepts, read as UTC.
 SINCE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 #: Where the backfill options are kept between their callbacks and the command.
@@ -109,7 +109,9 @@ def _keep_dry_run(ctx: click.Context, param: click.Parameter, value: bool) -> No
 @click.argument("kind", type=click.Choice(RUN_KINDS))
 @click.option("--full", is_flag=True, help="Consider every record, not only what changed since the last run.")
 @click.option("--sku", "skus", multiple=True, help="Only this SKU (products, stock, prices); repeat for more.")
-@click.option("--id", "ids", multiple=True, type=int, help="Only this POS id (categories, customers); repeatable.")
+@click.option(
+    "--id", "ids", multiple=True, type=int, help="Only this POS id (categories, customers, fulfilments); repeatable."
+)
 @click.option("--force", is_flag=True, help="Send records even when unchanged since Magento last accepted them.")
 @click.option("--verbose", is_flag=True, help="Show the service's log lines too.")
 @click.option(
@@ -137,7 +139,7 @@ def sync_command(
     verbose: bool,
     more_keys: tuple[str, ...],
 ):
-    """Run one push (products, stock, prices, categories, customers) or the sales reconcile now.
+    """Run one push (products, stock, prices, categories, customers, fulfilments) or the sales reconcile now.
 
     Keys after the options are more --sku values (more --id values when only --id is given), so
     `--sku A B C` works like `--sku A --sku B --sku C`.

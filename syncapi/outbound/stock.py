@@ -14,6 +14,7 @@ from syncapi.outbound import mapping
 from syncapi.outbound.common import NOT_IN_POS, settle, split_known
 from syncapi.outbound.context import PushContext, Tally
 from syncapi.outbound.delta import HASH_STOCK, PosRecords, changed_keys, hash_of
+from syncapi.outbound.held import held_for_shipment
 from syncapi.outbound.records import push_records
 from syncapi.pos.gateway import StockLevel
 
@@ -53,8 +54,12 @@ def push_levels(ctx: PushContext, levels: list[StockLevel], tally: Tally | None,
     """Send the levels that changed since Magento last accepted them, for SKUs Magento has."""
     if known is None:
         known = split_known(ctx, [level.sku for level in levels], tally)
+    # Units of written web sales Magento still holds reserved go back on (outbound.held, docs/sync.md).
+    held = held_for_shipment(ctx, [level.sku for level in levels if level.sku in known])
     entries = {
-        level.sku: mapping.source_item_entry(level.sku, ctx.settings.magento_source_code, level.on_hand)
+        level.sku: mapping.source_item_entry(
+            level.sku, ctx.settings.magento_source_code, level.on_hand + held.get(level.sku, 0)
+        )
         for level in levels
         if level.sku in known
     }

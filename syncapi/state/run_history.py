@@ -24,8 +24,10 @@ KIND_PRICES = "prices"
 KIND_CATEGORIES = "categories"
 KIND_CUSTOMERS = "customers"
 KIND_SALES = "sales"
+#: POS fulfilments of web orders, each becoming one Magento shipment.
+KIND_FULFILMENTS = "fulfilments"
 #: What a run can push (POS → Magento) ...
-PUSH_KINDS = (KIND_PRODUCTS, KIND_STOCK, KIND_PRICES, KIND_CATEGORIES, KIND_CUSTOMERS)
+PUSH_KINDS = (KIND_PRODUCTS, KIND_STOCK, KIND_PRICES, KIND_CATEGORIES, KIND_CUSTOMERS, KIND_FULFILMENTS)
 #: ... or pull (Magento → POS: sales reconciliation).
 RUN_KINDS = (*PUSH_KINDS, KIND_SALES)
 #: Kinds whose runs can be limited to some SKUs.

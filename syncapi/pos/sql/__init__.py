@@ -10,6 +10,7 @@ Each module holds one part of what the gateway decides (the guarantees are `sync
 - `invoices`: invoices and their payments; `credit_notes`: credit notes and their refunds; `documents`: what
   the two share (the sum paid or refunded, the status that only moves forward).
 - `customers`: customers and categories found, linked to their Magento ids, or created.
+- `fulfilments`: what the shop shipped of web orders, and the Magento shipment each became.
 - `times`: timestamps compared as moments on every backend, and cursor checks; `rows`: rows to the gateway's
   dataclasses; `common`: database errors, keys in chunks, and the write transaction that looks again when a
   concurrent writer's row clashes.
@@ -25,6 +26,7 @@ from syncapi.pos.sql.cancellations import SaleCancels
 from syncapi.pos.sql.changes import ChangeReads
 from syncapi.pos.sql.credit_notes import CreditNoteWrites
 from syncapi.pos.sql.customers import CustomerWrites
+from syncapi.pos.sql.fulfilments import FulfilmentReads
 from syncapi.pos.sql.invoices import InvoiceWrites
 from syncapi.pos.sql.lookups import KeyReads
 from syncapi.pos.sql.sales import SaleWrites
@@ -32,7 +34,9 @@ from syncapi.pos.sql.sales import SaleWrites
 __all__ = ["SqlPosGateway"]
 
 
-class SqlPosGateway(ChangeReads, KeyReads, SaleWrites, SaleCancels, InvoiceWrites, CreditNoteWrites, CustomerWrites):
+class SqlPosGateway(
+    FulfilmentReads, ChangeReads, KeyReads, SaleWrites, SaleCancels, InvoiceWrites, CreditNoteWrites, CustomerWrites
+):
     """The POS gateway over the reference tables (see `syncapi.pos.gateway.PosGateway` for the guarantees)."""
 
     def __init__(self, engine: Engine, location_code: str, *, settle_s: float = COMMIT_SETTLE_S):
