@@ -4,11 +4,16 @@ reconcile) now, in the foreground, with progress lines and a closing summary.
 The run is stored like any other (trigger `cli`, visible at `GET /api/v1/runs/<id>`) and its job function is
 called in this process. Exit status: 0 succeeded, 3 partial (some records failed), 1 failed, 130 interrupted.
 The service's JSON log lines are held back to warnings unless `--verbose`.
+
+`flask --app app sync stock --check [--sku SKU ...]` compares Magento's source items with the POS and writes
+nothing, with a progress bar, one line per difference and a closing count; like `git diff --exit-code` it
+exits 0 when there is no drift, 1 when there is, 2 when the check could not be completed.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +23,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from jobs.dispatch import JOBS
+from jobs.outbound import check_stock
 from syncapi.state import (
     RUN_FAILED,
     RUN_KINDS,
@@ -29,7 +35,8 @@ from syncapi.state import (
     finish_run,
     get_run,
 )
-from syncapi.state.run_history import KIND_SALES, Run
+from syncapi.state.differences import get_differences
+from syncapi.state.run_history import KIND_SALES, KIND_STOCK, Run
 from syncapi.textcheck import sku_problem
 
 #: Seconds between two progress lines (a line is printed only when the counts moved).
@@ -42,6 +49,12 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_PARTIAL = 3
 EXIT_INTERRUPTED = 130
+#: `sync stock --check`: no drift, drift, the check could not be completed.
+EXIT_NO_DRIFT = 0
+EXIT_DRIFT = 1
+EXIT_CHECK_ERROR = 2
+#: Where `--check` is kept for the command (in the click context's meta, not as one more parameter).
+CHECK_FLAG = "sync.check"
 ID_KINDS = ("categories", "customers")
 
 
@@ -81,6 +94,13 @@ def _progress(engine, run_id: int, kind: str, stop: threading.Event) -> None:
 @click.option("--sku", "skus", multiple=True, help="Only this SKU (products, stock, prices); repeat for more.")
 @click.option("--id", "ids", multiple=True, type=int, help="Only this POS id (categories, customers); repeatable.")
 @click.option("--force", is_flag=True, help="Send records even when unchanged since Magento last accepted them.")
+@click.option(
+    "--check",
+    is_flag=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: ctx.meta.__setitem__(CHECK_FLAG, value),
+    help="stock only: compare Magento with the POS, write nothing, list the differences.",
+)
 @click.option("--verbose", is_flag=True, help="Show the service's log lines too.")
 @click.argument("more_keys", nargs=-1, metavar="[KEY]...")
 @with_appcontext
@@ -120,6 +140,12 @@ def sync_command(
         raise click.UsageError("give either --full or --sku/--id, not both")
     if kind == KIND_SALES and force:
         raise click.UsageError("--force is not accepted for sales")
+    if click.get_current_context().meta.get(CHECK_FLAG):
+        if kind != KIND_STOCK:
+            raise click.UsageError(f"--check is only for stock, not {kind}")
+        if full or force:
+            raise click.UsageError("--check compares everything and writes nothing: give it without --full or --force")
+        raise SystemExit(_check(keys, verbose))
     svc = current_app.extensions["services"]
     engine = svc.state_engine
     job = JOBS[kind]
@@ -182,6 +208,53 @@ def _summary(engine, run_id: int, kind: str, problem: str | None) -> int:
     if run.status == RUN_PARTIAL:
         return EXIT_PARTIAL
     return EXIT_FAILED
+
+
+def _check(keys: list[str] | None, verbose: bool) -> int:
+    """One stock check in this process: progress bar, one line per difference, a closing count; the exit code."""
+    svc = current_app.extensions["services"]
+    engine = svc.state_engine
+    try:
+        run = create_run(engine, KIND_STOCK, TRIGGER_CLI, {"check": True, "keys": keys})
+        total = len(keys) if keys else svc.pos.count_products()
+    except Exception as exc:
+        click.echo(f"stock check could not start: {type(exc).__name__}: {str(exc).splitlines()[0]}", err=True)
+        return EXIT_CHECK_ERROR
+    scope = f"{len(keys)} SKU(s)" if keys else "every product"
+    click.echo(f"stock check run {run.run_id} started ({scope})")
+    problem = None
+    try:
+        with (
+            _quiet_logs(verbose),
+            click.progressbar(length=total, label="comparing", file=sys.stderr) as bar,
+        ):
+            check_stock(run.run_id, keys=keys, progress=bar.update)
+    except KeyboardInterrupt:
+        current = get_run(engine, run.run_id, with_errors=False)
+        if current is not None and not current.finished:
+            finish_run(engine, run.run_id, failed_reason="interrupted from the command line")
+        click.echo(f"stock check run {run.run_id} interrupted", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # the run is marked failed by the job's own bookkeeping
+        problem = f"{type(exc).__name__}: {exc}"
+    current = get_run(engine, run.run_id)
+    if current is not None and not current.finished:
+        finish_run(engine, run.run_id, failed_reason=problem or "the job ended without finishing its run")
+        current = get_run(engine, run.run_id)
+    differences = get_differences(engine, run.run_id)
+    for difference in differences:
+        pos, magento = f"{difference.pos.normalize():f}", f"{difference.magento.normalize():f}"
+        click.echo(f"{difference.sku}\t{difference.source}\tpos {pos}\tmagento {magento}")
+    click.echo(f"{len(differences)} difference(s) between Magento and the POS")
+    if current is None or current.status != RUN_SUCCEEDED:
+        status = current.status if current is not None else "gone"
+        click.echo(f"stock check run {run.run_id} {status}: the comparison is not complete", err=True)
+        if problem:
+            click.echo(f"  the run stopped: {problem}", err=True)
+        for error in (current.errors if current is not None else ())[:SUMMARY_ERRORS]:
+            click.echo(f"  {error.key or '-'}: {error.message}", err=True)
+        return EXIT_CHECK_ERROR
+    return EXIT_DRIFT if differences else EXIT_NO_DRIFT
 
 
 def init_app(app: Flask) -> None:

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from syncapi.config import Settings, SettingsError
 from syncapi.pos import models as m
+from tests.conftest import TEST_API_TOKEN
 from tests.fixtures_pos import add_product, add_rows
 
 SOURCES = "WEB:default,SHOP1:shop_1,DEPOT:warehouse"
 ITEMS = "/V1/inventory/source-items"
+AUTH = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
 
 
 def set_on_hand(engine, sku: str, location: str, on_hand: int) -> None:
@@ -165,3 +167,100 @@ def test_bad_stock_settings_refuse_start_up_in_one_line(values, named):
         Settings.from_env(environ=base_env(**values))
     message = str(caught.value)
     assert named in message and "\n" not in message
+
+
+# --- the drift check -----------------------------------------------------------------------------------------
+
+
+def check_via_api(outbound, body: dict):
+    client = outbound.app.test_client()
+    started = client.post("/api/v1/sync/stock", json=body, headers=AUTH)
+    assert started.status_code == 202, started.get_json()
+    outbound.work()
+    answer = client.get(f"/api/v1/runs/{started.get_json()['run_id']}", headers=AUTH)
+    assert answer.status_code == 200
+    return answer.get_json()
+
+
+def plant_drift(outbound, magento):
+    """Three shops pushed, then four differences planted on both sides; the expected report."""
+    three_shops(outbound, magento)
+    outbound.push("products")
+    set_on_hand(outbound.engine, "A", "WEB", 4)  # POS moved, not pushed: default 10 → POS 4
+    set_on_hand(outbound.engine, "B", "SHOP1", 1)  # below the buffer: still 0 for the web, no difference
+    magento.seed(
+        source_items=[
+            {"sku": "B", "source_code": "warehouse", "quantity": 5},  # Magento changed: POS 7
+            {"sku": "C", "source_code": "shop_1", "quantity": 2.5},  # Magento changed: POS 0
+        ]
+    )
+    with Session(outbound.engine) as session:  # A at DEPOT now 1: warehouse 0 in Magento
+        session.add(m.Stock(sku="A", location_code="DEPOT", on_hand=Decimal(1)))
+        session.commit()
+    return [
+        {"sku": "A", "source": "default", "pos": 4, "magento": 10},
+        {"sku": "A", "source": "warehouse", "pos": 1, "magento": 0},
+        {"sku": "B", "source": "warehouse", "pos": 7, "magento": 5},
+        {"sku": "C", "source": "shop_1", "pos": 0, "magento": 2.5},
+    ]
+
+
+def test_the_drift_check_finds_every_planted_difference_and_only_those(outbound, magento):
+    planted = plant_drift(outbound, magento)
+    outbound.writes(clear=True)
+    before = magento.state("source_items")
+    run = check_via_api(outbound, {"check": True})
+    assert run["status"] == "succeeded" and run["params"]["check"] is True
+    assert run["differences"] == planted
+    assert run["counts"]["different"] == 4 and run["counts"]["unchanged"] == 0
+    assert outbound.writes() == [], "a check writes nothing"
+    assert magento.state("source_items") == before
+    reads = [e for e in magento.requests() if e["template"] == ITEMS]
+    assert reads and all(e["method"] == "GET" for e in reads)
+
+    listed = outbound.app.test_client().get("/api/v1/runs?kind=stock", headers=AUTH).get_json()
+    assert listed[0]["counts"]["different"] == 4
+
+    one = check_via_api(outbound, {"check": True, "skus": ["B"]})
+    assert one["differences"] == [planted[2]] and one["counts"]["different"] == 1
+
+    # A forced push puts Magento right (a change made in Magento leaves the hashes as they were).
+    outbound.push("stock", full=True, force=True)
+    outbound.push("stock", keys=["C"], force=True)  # C has no stock row at a mapped location: asked by SKU
+    clean = check_via_api(outbound, {"check": True})
+    assert clean["differences"] == [] and clean["counts"]["different"] == 0 and clean["counts"]["unchanged"] == 3
+
+
+def test_a_check_is_refused_with_other_kinds_full_or_force(outbound):
+    client = outbound.app.test_client()
+    for kind, body in (
+        ("prices", {"check": True}),
+        ("stock", {"check": True, "full": True}),
+        ("stock", {"check": True, "force": True}),
+    ):
+        answer = client.post(f"/api/v1/sync/{kind}", json=body, headers=AUTH)
+        assert answer.status_code == 422, (kind, body)
+    assert client.get("/api/v1/runs", headers=AUTH).get_json() == [], "nothing stored"
+
+
+def test_the_check_from_the_command_line_exits_0_1_or_2(outbound, magento):
+    planted = plant_drift(outbound, magento)
+    runner = outbound.app.test_cli_runner()
+    result = runner.invoke(args=["sync", "stock", "--check"])
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert lines[1:] == [f"{d['sku']}\t{d['source']}\tpos {d['pos']}\tmagento {d['magento']}" for d in planted] + [
+        "4 difference(s) between Magento and the POS"
+    ]
+    assert "comparing" in result.stderr, "a progress bar"
+
+    outbound.push("stock", full=True, force=True)
+    outbound.push("stock", keys=["C"], force=True)
+    result = runner.invoke(args=["sync", "stock", "--check"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "0 difference(s) between Magento and the POS"
+
+    magento.add_fault(path_prefix="/V1/inventory/sources", status_codes=[400], fail_next=5)
+    result = runner.invoke(args=["sync", "stock", "--check"])
+    assert result.exit_code == 2, result.output
+    assert runner.invoke(args=["sync", "prices", "--check"]).exit_code == 2  # click's usage error

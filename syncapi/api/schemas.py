@@ -164,6 +164,13 @@ class SyncRequestSchema(Schema):
     force = StrictBoolean(
         load_default=False, metadata={"description": "send records even when unchanged since the last push"}
     )
+    check = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "stock only: compare Magento's source items with the POS and write nothing; the run "
+            "lists the differences (not with full or force)"
+        },
+    )
 
 
 class StartedRunSchema(Schema):
@@ -180,6 +187,16 @@ class CountsSchema(Schema):
     updated = fields.Integer()
     unchanged = fields.Integer()
     failed = fields.Integer()
+    different = fields.Integer(metadata={"description": "stock check runs only: source items that differ"})
+
+
+class DifferenceSchema(Schema):
+    """One source item where Magento and the POS disagree (stock check runs)."""
+
+    sku = fields.String()
+    source = fields.String(metadata={"description": "the MSI source code"})
+    pos = fields.Float(metadata={"description": "what the POS says: max(0, on-hand - STOCK_BUFFER)"})
+    magento = fields.Float(metadata={"description": "the source item's quantity in Magento (0 when it has none)"})
 
 
 class RunErrorSchema(Schema):
@@ -209,6 +226,9 @@ class RunSchema(RunSummarySchema):
     """A run with its errors (the first 1,000 are kept)."""
 
     errors = fields.List(fields.Nested(RunErrorSchema))
+    differences = fields.List(
+        fields.Nested(DifferenceSchema), metadata={"description": "stock check runs only: every difference found"}
+    )
 
 
 class RunsQuerySchema(Schema):
