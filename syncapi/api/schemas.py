@@ -146,8 +146,24 @@ class SyncRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    #: `full` and `skus` together are refused (the view answers 422).
-    OPENAPI_EXTRA = {"not": {"required": ["full", "skus"], "properties": {"full": {"enum": [True]}}}}
+    #: `full` and `skus` together are refused, as are `check` with `full` or `force` (the view answers 422).
+    OPENAPI_EXTRA = {
+        "allOf": [
+            {"not": {"required": ["full", "skus"], "properties": {"full": {"enum": [True]}}}},
+            {
+                "not": {
+                    "required": ["check", "full"],
+                    "properties": {"check": {"enum": [True]}, "full": {"enum": [True]}},
+                }
+            },
+            {
+                "not": {
+                    "required": ["check", "force"],
+                    "properties": {"check": {"enum": [True]}, "force": {"enum": [True]}},
+                }
+            },
+        ]
+    }
 
     full = StrictBoolean(load_default=False, metadata={"description": "consider every record, not only changes"})
     skus = fields.List(
