@@ -299,17 +299,20 @@ def add_shop_stock(engine, skus: list[str], locations: tuple[str, ...]) -> None:
 
 
 def naive_source_items(settings, engine, skus: list[str], pairs: dict[str, str]) -> tuple[float, int]:
-    """The baseline: one source-item POST per SKU and source, in sequence; seconds and records sent."""
+    """The baseline: one source-item POST per SKU and source, in sequence, with the same buffered quantities
+    the service sends (so Magento ends as the service left it); seconds and records sent."""
     from syncapi.pos.sql import SqlPosGateway
 
     gateway = SqlPosGateway(engine, LOCATION)
     client = client_for(settings)
     on_hand = {(s.sku, s.location_code): s.on_hand for s in gateway.get_stock(skus, locations=list(pairs))}
+    buffer = settings.stock_buffer or {}
     sent = 0
     started = time.perf_counter()
     for sku in skus:
         for location, source in pairs.items():
-            quantity = float(max(on_hand.get((sku, location), Decimal(0)), Decimal(0)))
+            held = on_hand.get((sku, location), Decimal(0)) - buffer.get(location, 0)
+            quantity = float(max(held, Decimal(0)))
             inventory.save(client, [inventory.source_item(sku, source, quantity)])
             sent += 1
     elapsed = time.perf_counter() - started
@@ -380,9 +383,9 @@ def bench_stock_sources(args, processes: Processes, magento_url: str, tmp: Path)
     return [
         (
             f"stock push, {n}, {args.latency_ms} ms/call, worker start included",
-            f"{push_s:.1f} s in {len(requests)} calls ({items} source items); naive {naive_total_s:.0f} s "
+            f"{push_s:.1f} s in {len(requests)} calls ({items} source items changed); naive {naive_total_s:.0f} s "
             f"(one call per record, measured on {len(sample)} products, extrapolated): {speedup:.0f}x",
-            verdict(speedup >= TARGET_SPEEDUP and items == args.products * count),
+            verdict(speedup >= TARGET_SPEEDUP and run.status == "succeeded"),
         ),
         (
             f"stock push worker peak RSS, {n}",
