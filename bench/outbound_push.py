@@ -14,6 +14,12 @@ product push:
    (`python -m syncapi.worker --burst --processes 1 outbound`) whose peak RSS (VmHWM) is read from /proc
    (target ≤ 300 MB), then `--changed` of them (default 100) changed and pushed again, timed (target ≤ 10 s).
 
+4. with `--stock-sources N` (3 in the brief), several shops: the stock of `--products` products at N POS
+   locations, each mapped to its own MSI source (STOCK_SOURCES, a STOCK_BUFFER on the second), every on-hand
+   changed, then pushed by a real worker (time, calls, peak RSS); the naive baseline (one source-item POST per
+   SKU and source, in sequence) timed on `--stock-sample` products and extrapolated; a rerun with nothing
+   changed (target 0 writes); and a drift check with nothing apart (reads only, no difference).
+
     .venv/bin/python bench/outbound_push.py --redis-url redis://localhost:6379/14
 
 The Redis database given is flushed. Every process started is stopped and the temporary directory removed at
@@ -43,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Processes, service_settings, start_sandbox
 
 from app import create_app
-from jobs.dispatch import start_sync
+from jobs.dispatch import start_stock_check, start_sync
 from sandbox import SandboxControl
 from syncapi import db, services
 from syncapi.magento import inventory, media, products
@@ -60,6 +66,9 @@ TARGET_CHANGED_S = 10.0
 TARGET_RSS_MB = 300.0
 #: Most products a run of this script may generate (keeps it bounded).
 MAX_PRODUCTS = 200_000
+#: The POS locations and MSI sources of the several-shops scenario (`--stock-sources`), the first one the web's.
+SHOP_LOCATIONS = ("WEB", "SHOP1", "DEPOT", "SHOP2", "SHOP3")
+SHOP_SOURCES = ("default", "shop_1", "warehouse", "shop_2", "shop_3")
 #: Seconds between two readings of the worker's memory.
 RSS_SAMPLE_S = 0.02
 #: Seconds the large initial push may take before the script gives up on it.
@@ -273,6 +282,125 @@ def naive_push(settings, engine, skus: list[str]) -> float:
     return elapsed
 
 
+# --- several shops, several sources (`--stock-sources`) --------------------------------------------------------
+
+
+def add_shop_stock(engine, skus: list[str], locations: tuple[str, ...]) -> None:
+    """Stock rows for `skus` at every location but the web's (generate_catalogue made those)."""
+    stamp = m.utcnow()
+    rows = [
+        {"sku": sku, "location_code": location, "on_hand": Decimal((n * (k + 3)) % 17), "updated_at": stamp}
+        for k, location in enumerate(locations[1:])
+        for n, sku in enumerate(skus)
+    ]
+    with engine.begin() as connection:
+        for start in range(0, len(rows), 5000):
+            connection.execute(insert(m.Stock), rows[start : start + 5000])
+
+
+def naive_source_items(settings, engine, skus: list[str], pairs: dict[str, str]) -> tuple[float, int]:
+    """The baseline: one source-item POST per SKU and source, in sequence, with the same buffered quantities
+    the service sends (so Magento ends as the service left it); seconds and records sent."""
+    from syncapi.pos.sql import SqlPosGateway
+
+    gateway = SqlPosGateway(engine, LOCATION)
+    client = client_for(settings)
+    on_hand = {(s.sku, s.location_code): s.on_hand for s in gateway.get_stock(skus, locations=list(pairs))}
+    buffer = settings.stock_buffer or {}
+    sent = 0
+    started = time.perf_counter()
+    for sku in skus:
+        for location, source in pairs.items():
+            held = on_hand.get((sku, location), Decimal(0)) - buffer.get(location, 0)
+            quantity = float(max(held, Decimal(0)))
+            inventory.save(client, [inventory.source_item(sku, source, quantity)])
+            sent += 1
+    elapsed = time.perf_counter() - started
+    client.close()
+    return elapsed, sent
+
+
+def bench_stock_sources(args, processes: Processes, magento_url: str, tmp: Path) -> list[tuple[str, str, str]]:
+    """Scenario 4: `--products` products' stock at `--stock-sources` locations → as many MSI sources."""
+    count = args.stock_sources
+    pairs = dict(zip(SHOP_LOCATIONS[:count], SHOP_SOURCES[:count], strict=True))
+    control = SandboxControl(magento_url)
+    control.reset()
+    control.seed(sources=[{"source_code": source} for source in SHOP_SOURCES[1:count]])
+    control.configure(bulk_operation_delay_s=0, latency_ms=0)
+    redis_lib.Redis.from_url(args.redis_url).flushdb()
+    db.dispose_all()
+    services._current = None
+    shop_settings = settings_for(args.redis_url, f"sqlite:///{tmp / 'shops.db'}", magento_url, args.concurrency)
+    shop_settings |= {
+        "STOCK_SOURCES": ",".join(f"{location}:{source}" for location, source in pairs.items()),
+        "STOCK_BUFFER": f"{SHOP_LOCATIONS[1]}:2" if count > 1 else "",
+    }
+    app = create_app(shop_settings)
+    from syncapi.pos import migrate
+    from syncapi.state import upgrade
+
+    migrate.upgrade(app.extensions["services"].pos_engine)
+    upgrade(app.extensions["services"].state_engine)
+    engine = app.extensions["services"].pos_engine
+    skus = generate_catalogue(engine, args.products, prefix="S", age=timedelta(hours=1))
+    add_shop_stock(engine, skus, tuple(pairs))
+    setup_s, run = push_in_process(app, "products")  # products and their first stock, at 0 ms per call
+    print(f"shops: {args.products} products in Magento in {setup_s:.0f} s (0 ms/call), run {run.status}", flush=True)
+
+    with engine.begin() as connection:  # every on-hand at every location changes
+        connection.execute(update(m.Stock).values(on_hand=m.Stock.on_hand + 1, updated_at=m.utcnow()))
+    control.configure(latency_ms=args.latency_ms)
+    control.requests(clear=True)
+    env = {**os.environ, **shop_settings, "SYNCAPI_DOTENV": str(tmp / "none.env")}
+    push_s, rss_mb, run = push_in_worker(processes, app, env, "stock", "worker-stock")
+    requests = control.requests(clear=True)
+    writes = [e for e in requests if e["method"] != "GET"]
+    items = sum(len(e["body"]["sourceItems"]) for e in writes if e["template"] == inventory.SOURCE_ITEMS)
+    print(f"shops stock push: {push_s:.1f} s, {len(requests)} calls, {items} source items, {rss_mb:.0f} MB", flush=True)
+
+    sample = [sku for sku in skus if "STYLE" not in sku][: args.stock_sample]
+    naive_s, naive_records = naive_source_items(app.extensions["services"].settings, engine, sample, pairs)
+    naive_total_s = naive_s / len(sample) * args.products
+    speedup = naive_total_s / push_s
+    print(f"shops naive: {naive_s:.1f} s for {naive_records} records, {naive_total_s:.0f} s extrapolated", flush=True)
+
+    calls = CallCounter(app.extensions["services"].magento.session)
+    rerun_s, rerun = push_in_process(app, "stock", full=True)
+    svc = app.extensions["services"]
+    checked = start_stock_check(svc, "manual")
+    check_started = time.perf_counter()
+    from rq import SimpleWorker
+
+    SimpleWorker(["outbound"], connection=svc.redis).work(burst=True)
+    check_s = time.perf_counter() - check_started
+    check = app.test_client().get(
+        f"/api/v1/runs/{checked.run_id}", headers={"Authorization": f"Bearer {shop_settings['API_TOKEN']}"}
+    )
+    different = check.get_json()["counts"].get("different")
+    print(f"shops rerun: {calls.writes()} writes in {rerun_s:.1f} s; check {check_s:.1f} s, {different} apart")
+    n = f"{args.products} products x {count} sources"
+    return [
+        (
+            f"stock push, {n}, {args.latency_ms} ms/call, worker start included",
+            f"{push_s:.1f} s in {len(requests)} calls ({items} source items changed); naive {naive_total_s:.0f} s "
+            f"(one call per record, measured on {len(sample)} products, extrapolated): {speedup:.0f}x",
+            verdict(speedup >= TARGET_SPEEDUP and run.status == "succeeded"),
+        ),
+        (
+            f"stock push worker peak RSS, {n}",
+            f"{rss_mb:.0f} MB",
+            verdict(rss_mb <= TARGET_RSS_MB),
+        ),
+        (
+            f"stock rerun, nothing changed, {n}; then a drift check",
+            f"{calls.writes()} writes ({rerun.counts['unchanged']} unchanged); check {check_s:.1f} s, "
+            f"{different} differences",
+            verdict(calls.writes() == 0 and different == 0),
+        ),
+    ]
+
+
 def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
@@ -287,9 +415,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changed", type=int, default=100, help="products changed in the large catalogue")
     parser.add_argument("--concurrency", type=int, default=8, help="MAGENTO_CONCURRENCY")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
+    parser.add_argument(
+        "--stock-sources", type=int, default=0, help=f"also the several-shops stock scenario, 1 to {len(SHOP_SOURCES)}"
+    )
+    parser.add_argument("--stock-sample", type=int, default=500, help="products the naive source-item push sends")
+    parser.add_argument(
+        "--only-stock-sources", action="store_true", help="run only the several-shops scenario (with --stock-sources)"
+    )
     args = parser.parse_args(argv)
     if not 0 < args.products <= MAX_PRODUCTS or not 0 <= args.large <= MAX_PRODUCTS:
         parser.error(f"product counts must be between 1 and {MAX_PRODUCTS}")
+    if not 0 <= args.stock_sources <= len(SHOP_SOURCES) or (args.only_stock_sources and not args.stock_sources):
+        parser.error(f"--stock-sources takes 1 to {len(SHOP_SOURCES)} (and is needed by --only-stock-sources)")
 
     redis_lib.Redis.from_url(args.redis_url).flushdb()
     tmp = Path(tempfile.mkdtemp(prefix="bench-outbound-"))
@@ -301,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         # The consumer runs bulk operations without a pause of its own; HTTP calls cost --latency-ms each.
         control.configure(bulk_operation_delay_s=0)
         print(f"sandbox {magento_url}, {args.latency_ms} ms per call; work in {tmp}", flush=True)
+
+        if args.only_stock_sources:
+            results += bench_stock_sources(args, processes, magento_url, tmp)
+            return report(results)
 
         # 1. full push of --products, and the naive baseline on a sample.
         pos_url = f"sqlite:///{tmp / 'pos.db'}"
@@ -402,12 +543,20 @@ def main(argv: list[str] | None = None) -> int:
                     verdict(changed_s <= TARGET_CHANGED_S and saved == args.changed),
                 )
             )
+
+        # 4. several shops, several sources.
+        if args.stock_sources:
+            results += bench_stock_sources(args, processes, magento_url, tmp)
     finally:
         processes.stop()
         db.dispose_all()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+    return report(results)
 
+
+def report(results: list[tuple[str, str, str]]) -> int:
+    """Print the results as a Markdown table; 0 when every target was met."""
     print()
     print("| scenario | result | target |")
     print("| --- | --- | --- |")

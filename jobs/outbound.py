@@ -13,6 +13,8 @@ import logging
 
 from syncapi import services
 from syncapi.outbound import PUSHES, push_context, waiting
+from syncapi.outbound.stock_check import Progress
+from syncapi.outbound.stock_check import check_stock as compare_stock
 from syncapi.outbound.waiting import waiting_skus
 from syncapi.run_lifecycle import DEFERRABLE_KINDS, MAX_KEYS, enqueue_run, run_context
 from syncapi.services import Services
@@ -52,8 +54,17 @@ def push_products(run_id: int, full: bool = False, keys: list[str] | None = None
 
 
 def push_stock(run_id: int, full: bool = False, keys: list[str] | None = None, force: bool = False) -> dict:
-    """Push the POS's on-hand at POS_LOCATION_CODE to Magento's source items."""
+    """Push the POS's on-hand at each STOCK_SOURCES location to its MSI source item."""
     return _push(KIND_STOCK, run_id, full, keys, force)
+
+
+def check_stock(run_id: int, keys: list[str] | None = None, progress: Progress | None = None) -> dict:
+    """Compare Magento's source items with the POS's buffered stock, writing nothing (a check run); the counts
+    with `different`. `progress` (in-process callers only) is told how many products each batch compared."""
+    svc = services.current()
+    with run_context(svc, run_id, jobs=PUSH_JOBS) as recorder, push_context(svc, recorder) as ctx:
+        different = compare_stock(ctx, keys=keys, progress=progress)
+        return {**ctx.tally.totals, "different": different}
 
 
 def push_prices(run_id: int, full: bool = False, keys: list[str] | None = None, force: bool = False) -> dict:

@@ -3,7 +3,8 @@
 - `POST /_sandbox/reset`: back to a fresh store; switches as at start-up; logs, faults and violations cleared.
 - `POST /_sandbox/seed`: add Magento-side records, lists under `customers`, `orders`, `invoices`, `creditmemos`,
   `categories`, `products`, `attribute_sets`, `attributes`, `websites`, `store_views` (a store view names its
-  `website_id`; an order's `store_id` names its store view). Orders may be full records (`items`) or built from
+  `website_id`; an order's `store_id` names its store view), `sources` (MSI sources: `source_code`, `name`),
+  `source_items` (`sku`, `source_code`, `quantity`; stored as given). Orders may be full records (`items`) or built from
   `lines` (see `seed.order`); invoices and credit memos from an `order_id`.
 - `POST /_sandbox/seed/demo`: add `seed.demo_sales()` (customers, orders, invoices, a credit memo).
 - `GET /_sandbox/state[?section=...]`: what the store holds: products with values per scope, media with
@@ -40,6 +41,7 @@ bp = Blueprint("sandbox_controls", __name__, url_prefix="/_sandbox")
 SECTIONS = (
     "products",
     "categories",
+    "sources",
     "source_items",
     "base_prices",
     "special_prices",
@@ -232,6 +234,8 @@ def seed_records():
         "attributes",
         "websites",
         "store_views",
+        "sources",
+        "source_items",
     }
     if unknown:
         raise ControlError(f"unknown record kinds {sorted(unknown)}")
@@ -253,6 +257,12 @@ def seed_records():
 def _seed(state: SandboxState, body: dict) -> dict[str, list]:
     stored: dict[str, list] = {}
     _seed_stores(state, body, stored)
+    for record in body.get("sources", []):
+        code = record.get("source_code")
+        if not isinstance(code, str) or not code:
+            raise ControlError("a source needs a `source_code`")
+        state.sources[code] = seed.source(code, record.get("name"))
+        stored.setdefault("sources", []).append(code)
     for record in body.get("attributes", []):
         stored.setdefault("attributes", []).append(_seed_attribute(state, record)["attribute_code"])
     for record in body.get("attribute_sets", []):
@@ -263,6 +273,18 @@ def _seed(state: SandboxState, body: dict) -> dict[str, list]:
     for record in body.get("products", []):
         saved = products.save_product(state, Call("POST", "/V1/products", "all", body={"product": record}))
         stored.setdefault("products", []).append(saved["sku"])
+    for record in body.get("source_items", []):
+        key = (record.get("sku"), record.get("source_code"))
+        if key[0] not in state.products or key[1] not in state.sources:
+            raise ControlError(f"a source item needs a product and a source the store has, got {key}")
+        quantity = record.get("quantity", 0)
+        state.source_items[key] = {
+            "sku": key[0],
+            "source_code": key[1],
+            "quantity": quantity,
+            "status": int(quantity > 0),
+        }
+        stored.setdefault("source_items", []).append(f"{key[0]}/{key[1]}")
     for record in body.get("customers", []):
         saved = _seed_customer(state, record)
         stored.setdefault("customers", []).append(saved["id"])
@@ -320,6 +342,8 @@ def _section(state: SandboxState, name: str) -> Any:
         }
     if name == "categories":
         return {str(c.id): dataclasses.asdict(c) for c in state.categories.values()}
+    if name == "sources":
+        return list(state.sources.values())
     if name == "source_items":
         return list(state.source_items.values())
     if name == "base_prices":

@@ -1,5 +1,6 @@
-"""MSI source items, like Magento_InventoryApi: saved per SKU and source; source items of unknown SKUs answer 200
-and are not stored."""
+"""MSI sources and source items, like Magento_InventoryApi: items saved per SKU and source; source items of
+unknown SKUs answer 200 and are not stored; one item naming an unknown source fails the whole request and
+stores nothing (the source-item validators run over every item before the save)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,8 @@ def save_source_items(state: SandboxState, call: Call):
 @ROUTER.route("GET", "/V1/inventory/source-items", ACL_SOURCE_ITEMS)
 def search_source_items(state: SandboxState, call: Call):
     return search.apply([dict(i) for i in state.source_items.values()], search.parse(call.query))
+
+
+@ROUTER.route("GET", "/V1/inventory/sources", ACL_SOURCE_ITEMS)
+def search_sources(state: SandboxState, call: Call):
+    return search.apply([dict(source) for source in state.sources.values()], search.parse(call.query))

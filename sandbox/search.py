@@ -98,13 +98,24 @@ def _equal(actual: Any, expected: str) -> bool:
     return actual is not None and _compare(_fold(actual), _fold(expected)) == 0
 
 
+def _in(actual: Any, listed: str) -> bool:
+    """`actual` equals one of the comma-separated values (numbers compared as numbers)."""
+    if actual is None:
+        return False
+    values = listed.split(",")
+    if str(actual) in values:
+        return True
+    # Not the same text: equal only as numbers (a value that is no number compares as text).
+    return _number(actual) is not None and any(_equal(actual, value) for value in values)
+
+
 CONDITIONS: dict[str, Callable[[Any, str], bool]] = {
     "eq": _equal,
     "neq": lambda a, v: not _equal(a, v),
     "like": lambda a, v: a is not None and _like(a, v),
     "nlike": lambda a, v: a is None or not _like(a, v),
-    "in": lambda a, v: any(_equal(a, x) for x in v.split(",")),
-    "nin": lambda a, v: not any(_equal(a, x) for x in v.split(",")),
+    "in": _in,
+    "nin": lambda a, v: not _in(a, v),
     "null": lambda a, v: a is None or a == "",
     "notnull": lambda a, v: a is not None and a != "",
     "gt": lambda a, v: a is not None and _compare(a, v) > 0,

@@ -29,6 +29,19 @@ WEBSITES = [
 #: Store codes a REST path may carry: `all` is the admin (global) scope.
 STORE_IDS = {"all": 0, "admin": 0, "default": 1}
 SOURCES = ("default",)
+
+
+def source(code: str, name: str | None = None) -> dict:
+    """An enabled MSI source as Magento_InventoryApi stores it (the fields its source form requires)."""
+    return {
+        "source_code": code,
+        "name": name or ("Default Source" if code == "default" else code),
+        "enabled": True,
+        "country_id": "US",
+        "postcode": "00000",
+    }
+
+
 DEFAULT_ATTRIBUTE_SET_ID = 4
 CLOTHING_ATTRIBUTE_SET_ID = 9
 ROOT_CATEGORY_ID = 1

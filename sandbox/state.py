@@ -175,7 +175,8 @@ class SandboxState:
             self.nonces: set[tuple[str, str, str]] = set()
             self.store_views = copy.deepcopy(seed.STORE_VIEWS)
             self.websites = copy.deepcopy(seed.WEBSITES)
-            self.sources = set(seed.SOURCES)
+            #: MSI sources by code, as `GET /V1/inventory/sources` lists them.
+            self.sources: dict[str, dict] = {code: seed.source(code) for code in seed.SOURCES}
             self.products: dict[str, Product] = {}
             self.source_items: dict[tuple[str, str], dict] = {}
             self.base_prices: dict[tuple[str, int], float] = {}
@@ -257,6 +258,8 @@ class SandboxState:
         "counters",
         "media_files",
         "url_keys",
+        "sources",
+        "source_items",
     )
 
     def snapshot(self) -> dict:

@@ -133,6 +133,29 @@ def _currency_code(value: str) -> str | None:
     return code
 
 
+def _location_pairs(value: str) -> dict[str, str]:
+    """`WEB:default,SHOP1:shop_1` → {"WEB": "default", "SHOP1": "shop_1"}: each location once."""
+    pairs: dict[str, str] = {}
+    for part in _csv(value):
+        location, sep, target = (piece.strip() for piece in part.partition(":"))
+        if not sep or not location or not target:
+            raise ValueError(f"expected LOCATION:VALUE pairs separated by commas, got {part!r}")
+        if location in pairs:
+            raise ValueError(f"location {location!r} is given twice")
+        pairs[location] = target
+    if not pairs:
+        raise ValueError("expected LOCATION:VALUE pairs separated by commas, e.g. WEB:default,SHOP1:shop_1")
+    return pairs
+
+
+def _stock_sources(value: str) -> dict[str, str]:
+    return _location_pairs(value)
+
+
+def _stock_buffer(value: str) -> dict[str, int]:
+    return {location: _int(amount) for location, amount in _location_pairs(value).items()}
+
+
 def _seconds_list(value: str) -> tuple[int, ...]:
     parts = _csv(value)
     if not parts:
@@ -245,6 +268,10 @@ class Settings:
     adobe_io_key_base_url: str = _setting("ADOBE_IO_KEY_BASE_URL", ADOBE_IO_KEY_BASE_URL)
     adobe_io_client_id: str | None = _setting("ADOBE_IO_CLIENT_ID")
     pos_currency: str | None = _setting("POS_CURRENCY", None, _currency_code)
+    #: POS location → MSI source code; unset means {POS_LOCATION_CODE: MAGENTO_SOURCE_CODE}.
+    stock_sources: Mapping[str, str] | None = _setting("STOCK_SOURCES", None, _stock_sources)
+    #: POS location → units held back from the web at that location's source.
+    stock_buffer: Mapping[str, int] | None = _setting("STOCK_BUFFER", None, _stock_buffer)
 
     # The service's own settings (docs/configuration.md#the-services-own-settings).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))
@@ -305,7 +332,7 @@ class Settings:
                     raise SettingsError(f"setting {field.metadata['env']} is invalid: {exc}") from None
             values[field.name] = value
         settings = cls(**values)
-        return settings._with_development_defaults()._validated()
+        return settings._with_development_defaults()._with_stock_defaults()._validated()
 
     @property
     def development(self) -> bool:
@@ -359,6 +386,10 @@ class Settings:
         }
         return dataclasses.replace(self, **{k: v for k, v in fill.items() if not getattr(self, k)})
 
+    def _with_stock_defaults(self) -> Settings:
+        sources = self.stock_sources or {self.pos_location_code: self.magento_source_code}
+        return dataclasses.replace(self, stock_sources=dict(sources), stock_buffer=dict(self.stock_buffer or {}))
+
     def _validated(self) -> Settings:
         required = ["magento_base_url"]
         if WEBHOOK_AUTH_HMAC in self.webhook_auth:
@@ -396,6 +427,11 @@ class Settings:
             )
         if bool(self.dashboard_user) != bool(self.dashboard_password):
             raise SettingsError("settings DASHBOARD_USER and DASHBOARD_PASSWORD must be given together")
+        unmapped = sorted(set(self.stock_buffer or {}) - set(self.stock_sources or {}))
+        if unmapped:
+            raise SettingsError(
+                f"setting STOCK_BUFFER names locations STOCK_SOURCES does not map: {', '.join(unmapped)}"
+            )
         for name in (
             "magento_batch_size",
             "magento_page_size",

@@ -65,6 +65,8 @@ from syncapi.state.run_history import (
     RUN_RUNNING,
     RUN_SUCCEEDED,
     TRIGGER_ANNOUNCED,
+    TRIGGER_CLI,
+    TRIGGER_MANUAL,
     TRIGGER_SCHEDULE,
     TRIGGERS,
     Run,
@@ -135,12 +137,27 @@ def enqueue_run(
     is then kept as `failed` with the reason, never left `queued`.
     """
     keys = _checked(kind, trigger, full, keys, force)
-    engine = svc.state_engine
     params = {"full": full} if kind == KIND_SALES else {"full": full, "keys": keys, "force": force}
+    return _store_and_enqueue(svc, job, kind, trigger, params, params)
+
+
+def enqueue_check(
+    svc: Services, job: JobFunc, kind: str, trigger: str, keys: Sequence[str] | None = None
+) -> StartedRun:
+    """Store a check run of `kind` (compare, write nothing; params `{"check": true}`) and queue `job` for it
+    with `keys`; only manual and command-line runs check. Raises ValueError on bad arguments (nothing stored)."""
+    if trigger not in (TRIGGER_MANUAL, TRIGGER_CLI):
+        raise ValueError(f"a check run is started by hand (manual or cli), not by {trigger!r}")
+    keys = _checked(kind, trigger, False, keys, False)
+    return _store_and_enqueue(svc, job, kind, trigger, {"check": True, "keys": keys}, {"keys": keys})
+
+
+def _store_and_enqueue(svc: Services, job: JobFunc, kind: str, trigger: str, params: dict, job_params: dict):
+    engine = svc.state_engine
     run = store.create_run(engine, kind, trigger, params)
     wanted_job_id = job_id_for(kind, trigger, run.run_id)
     try:
-        enqueued = svc.queues.enqueue(JOB_QUEUES[kind], job, run.run_id, job_id=wanted_job_id, **params)
+        enqueued = svc.queues.enqueue(JOB_QUEUES[kind], job, run.run_id, job_id=wanted_job_id, **job_params)
     except QueueUnavailableError as exc:
         store.finish_run(engine, run.run_id, failed_reason=f"not queued: {exc}")
         raise

@@ -14,7 +14,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES
 from schemathesis.generation import GenerationMode
 
-from syncapi.state.run_history import KIND_SALES, SKU_KINDS
+from syncapi.state.run_history import KIND_SALES, KIND_STOCK, SKU_KINDS
 from tests.conftest import TEST_API_TOKEN, base_settings
 
 AUTH = {"Authorization": f"Bearer {TEST_API_TOKEN}"}
@@ -78,6 +78,8 @@ def _within_rules_on_kind(case) -> bool:
     kind = case.path_parameters["kind"]
     if "skus" in case.body and kind not in SKU_KINDS:
         return False
+    if case.body.get("check") is True and kind != KIND_STOCK:
+        return False
     return not (kind == KIND_SALES and case.body.get("force") is True)
 
 
@@ -86,6 +88,7 @@ def test_rules_on_kind_are_in_the_description(app_with_state):
     description = schema.raw_schema["paths"]["/api/v1/sync/{kind}"]["post"]["description"]
     assert "`skus` (products, stock\nand prices only)" in description
     assert "`force` (not for sales)" in description
+    assert "`check` (stock only" in description
 
 
 def test_every_operation_is_fuzzed(app_with_state):

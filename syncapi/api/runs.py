@@ -10,6 +10,7 @@ from syncapi.api import common
 from syncapi.api.schemas import RunSchema, RunsQuerySchema, RunSummarySchema
 from syncapi.run_lifecycle import refresh_run
 from syncapi.state import run_history as store
+from syncapi.state.differences import count_differences, get_differences
 
 blp = common.blueprint("runs", __name__, "Follow pushes and pulls: status, counts and errors.")
 
@@ -38,6 +39,25 @@ def _as_dict(run: store.Run, with_errors: bool) -> dict:
     return answer
 
 
+def _with_differences(engine, answer: dict, *, listed: bool) -> dict:
+    """A stock check run's answer gains `counts.different` (and, with `listed`, its `differences`)."""
+    if not (answer["params"] or {}).get("check"):
+        return answer
+    if listed:
+        found = get_differences(engine, answer["run_id"])
+        answer["differences"] = [
+            {"sku": d.sku, "source": d.source, "pos": _number(d.pos), "magento": _number(d.magento)} for d in found
+        ]
+        answer["counts"] = {**answer["counts"], "different": len(found)}
+    else:
+        answer["counts"] = {**answer["counts"], "different": count_differences(engine, answer["run_id"])}
+    return answer
+
+
+def _number(value) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 @blp.get(f"/runs/<int(max={MAX_RUN_ID}):run_id>")
 @blp.response(200, RunSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
@@ -51,7 +71,7 @@ def get_run(run_id: int):
         abort(404, description=f"no run {run_id}")
     if not run.finished and refresh_run(svc, run).finished:
         run = store.get_run(svc.state_engine, run_id)
-    return _as_dict(run, with_errors=True)
+    return _with_differences(svc.state_engine, _as_dict(run, with_errors=True), listed=True)
 
 
 @blp.get("/runs")
@@ -63,4 +83,7 @@ def list_runs(query: dict):
     """Runs newest first, optionally of one kind or status (`limit` 1 to 1000, default 50)."""
     svc = services.of_app(current_app)
     found = store.list_runs(svc.state_engine, kind=query.get("kind"), limit=query["limit"], status=query.get("status"))
-    return [_as_dict(refresh_run(svc, run), with_errors=False) for run in found]
+    return [
+        _with_differences(svc.state_engine, _as_dict(refresh_run(svc, run), with_errors=False), listed=False)
+        for run in found
+    ]

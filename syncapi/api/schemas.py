@@ -146,8 +146,24 @@ class SyncRequestSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    #: `full` and `skus` together are refused (the view answers 422).
-    OPENAPI_EXTRA = {"not": {"required": ["full", "skus"], "properties": {"full": {"enum": [True]}}}}
+    #: `full` and `skus` together are refused, as are `check` with `full` or `force` (the view answers 422).
+    OPENAPI_EXTRA = {
+        "allOf": [
+            {"not": {"required": ["full", "skus"], "properties": {"full": {"enum": [True]}}}},
+            {
+                "not": {
+                    "required": ["check", "full"],
+                    "properties": {"check": {"enum": [True]}, "full": {"enum": [True]}},
+                }
+            },
+            {
+                "not": {
+                    "required": ["check", "force"],
+                    "properties": {"check": {"enum": [True]}, "force": {"enum": [True]}},
+                }
+            },
+        ]
+    }
 
     full = StrictBoolean(load_default=False, metadata={"description": "consider every record, not only changes"})
     skus = fields.List(
@@ -163,6 +179,13 @@ class SyncRequestSchema(Schema):
     )
     force = StrictBoolean(
         load_default=False, metadata={"description": "send records even when unchanged since the last push"}
+    )
+    check = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "stock only: compare Magento's source items with the POS and write nothing; the run "
+            "lists the differences (not with full or force)"
+        },
     )
 
 
@@ -180,6 +203,16 @@ class CountsSchema(Schema):
     updated = fields.Integer()
     unchanged = fields.Integer()
     failed = fields.Integer()
+    different = fields.Integer(metadata={"description": "stock check runs only: source items that differ"})
+
+
+class DifferenceSchema(Schema):
+    """One source item where Magento and the POS disagree (stock check runs)."""
+
+    sku = fields.String()
+    source = fields.String(metadata={"description": "the MSI source code"})
+    pos = fields.Float(metadata={"description": "what the POS says: max(0, on-hand - STOCK_BUFFER)"})
+    magento = fields.Float(metadata={"description": "the source item's quantity in Magento (0 when it has none)"})
 
 
 class RunErrorSchema(Schema):
@@ -209,6 +242,9 @@ class RunSchema(RunSummarySchema):
     """A run with its errors (the first 1,000 are kept)."""
 
     errors = fields.List(fields.Nested(RunErrorSchema))
+    differences = fields.List(
+        fields.Nested(DifferenceSchema), metadata={"description": "stock check runs only: every difference found"}
+    )
 
 
 class RunsQuerySchema(Schema):

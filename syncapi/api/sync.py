@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, url_for
 
-from jobs.dispatch import start_sync
+from jobs.dispatch import start_stock_check, start_sync
 from syncapi import services
 from syncapi.api import common
 from syncapi.api.schemas import (
@@ -16,7 +16,14 @@ from syncapi.api.schemas import (
 )
 from syncapi.run_lifecycle import StartedRun
 from syncapi.state.announced import announce
-from syncapi.state.run_history import KIND_SALES, RUN_KINDS, SKU_KINDS, TRIGGER_ANNOUNCED, TRIGGER_MANUAL
+from syncapi.state.run_history import (
+    KIND_SALES,
+    KIND_STOCK,
+    RUN_KINDS,
+    SKU_KINDS,
+    TRIGGER_ANNOUNCED,
+    TRIGGER_MANUAL,
+)
 
 blp = common.blueprint("sync", __name__, "Start pushes to Magento and pulls from it; announce POS changes.")
 
@@ -43,7 +50,8 @@ def start(body: dict, kind: str):
 
     `full` considers every record instead of only what changed since the last run; `skus` (products, stock
     and prices only) limits the run to those SKUs; `force` (not for sales) sends records even when unchanged.
-    `full` and `skus` do not go together. A rule broken is a 422.
+    `full` and `skus` do not go together. `check` (stock only, without `full` or `force`) compares Magento's
+    source items with the POS and writes nothing: the run lists every difference. A rule broken is a 422.
     """
     if kind not in RUN_KINDS:
         abort(404, description=f"unknown kind {kind!r}; known kinds: {', '.join(RUN_KINDS)}")
@@ -55,6 +63,12 @@ def start(body: dict, kind: str):
     if kind == KIND_SALES and body["force"]:
         abort(422, description="force is not accepted for sales")
     svc = services.of_app(current_app)
+    if body["check"]:
+        if kind != KIND_STOCK:
+            abort(422, description=f"check is only accepted for stock, not {kind}")
+        if body["full"] or body["force"]:
+            abort(422, description="check compares everything and writes nothing: give it without full or force")
+        return _answer(start_stock_check(svc, TRIGGER_MANUAL, keys=skus))
     started = start_sync(svc, kind, TRIGGER_MANUAL, full=body["full"], keys=skus, force=body["force"])
     return _answer(started)
 

@@ -8,11 +8,16 @@ and writes nothing.
 The run is stored like any other (trigger `cli`, visible at `GET /api/v1/runs/<id>`) and its job function is
 called in this process. Exit status: 0 succeeded, 3 partial (some records failed), 1 failed, 130 interrupted.
 The service's JSON log lines are held back to warnings unless `--verbose`.
+
+`flask --app app sync stock --check [--sku SKU ...]` compares Magento's source items with the POS and writes
+nothing, with a progress bar, one line per difference and a closing count; like `git diff --exit-code` it
+exits 0 when there is no drift, 1 when there is, 2 when the check could not be completed.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +29,7 @@ from flask.cli import with_appcontext
 
 from jobs.dispatch import JOBS
 from jobs.inbound import importer_for
+from jobs.outbound import check_stock
 from jobs.reconcile import backfill_sales
 from syncapi import services
 from syncapi.inbound.backfill import PreviewTally, preview_backfill
@@ -41,7 +47,8 @@ from syncapi.state import (
     finish_run,
     get_run,
 )
-from syncapi.state.run_history import KIND_SALES, Run
+from syncapi.state.differences import get_differences
+from syncapi.state.run_history import KIND_SALES, KIND_STOCK, Run
 from syncapi.textcheck import sku_problem
 
 #: Seconds between two progress lines (a line is printed only when the counts moved).
@@ -60,6 +67,12 @@ SINCE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 #: Where the backfill options are kept between their callbacks and the command.
 META_SINCE = "syncapi.sync.since"
 META_DRY_RUN = "syncapi.sync.dry_run"
+#: `sync stock --check`: no drift, drift, the check could not be completed.
+EXIT_NO_DRIFT = 0
+EXIT_DRIFT = 1
+EXIT_CHECK_ERROR = 2
+#: Where `--check` is kept for the command (in the click context's meta, not as one more parameter).
+CHECK_FLAG = "sync.check"
 
 
 def _counts(run: Run) -> str:
@@ -113,6 +126,13 @@ def _keep_dry_run(ctx: click.Context, param: click.Parameter, value: bool) -> No
     "--id", "ids", multiple=True, type=int, help="Only this POS id (categories, customers, fulfilments); repeatable."
 )
 @click.option("--force", is_flag=True, help="Send records even when unchanged since Magento last accepted them.")
+@click.option(
+    "--check",
+    is_flag=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: ctx.meta.__setitem__(CHECK_FLAG, value),
+    help="stock only: compare Magento with the POS, write nothing, list the differences.",
+)
 @click.option("--verbose", is_flag=True, help="Show the service's log lines too.")
 @click.option(
     "--since",
@@ -166,6 +186,12 @@ def sync_command(
         raise click.UsageError("give either --full or --sku/--id, not both")
     if kind == KIND_SALES and force:
         raise click.UsageError("--force is not accepted for sales")
+    if click.get_current_context().meta.get(CHECK_FLAG):
+        if kind != KIND_STOCK:
+            raise click.UsageError(f"--check is only for stock, not {kind}")
+        if full or force:
+            raise click.UsageError("--check compares everything and writes nothing: give it without --full or --force")
+        raise SystemExit(_check(keys, verbose))
     meta = click.get_current_context().meta
     since, dry_run = meta.get(META_SINCE), meta.get(META_DRY_RUN, False)
     if since is not None and kind != KIND_SALES:
@@ -260,6 +286,53 @@ def _summary(engine, run_id: int, kind: str, problem: str | None) -> int:
     if run.status == RUN_PARTIAL:
         return EXIT_PARTIAL
     return EXIT_FAILED
+
+
+def _check(keys: list[str] | None, verbose: bool) -> int:
+    """One stock check in this process: progress bar, one line per difference, a closing count; the exit code."""
+    svc = services.of_app(current_app)
+    engine = svc.state_engine
+    try:
+        run = create_run(engine, KIND_STOCK, TRIGGER_CLI, {"check": True, "keys": keys})
+        total = len(keys) if keys else svc.pos.count_products()
+    except Exception as exc:
+        click.echo(f"stock check could not start: {type(exc).__name__}: {str(exc).splitlines()[0]}", err=True)
+        return EXIT_CHECK_ERROR
+    scope = f"{len(keys)} SKU(s)" if keys else "every product"
+    click.echo(f"stock check run {run.run_id} started ({scope})")
+    problem = None
+    try:
+        with (
+            _quiet_logs(verbose),
+            click.progressbar(length=total, label="comparing", file=sys.stderr) as bar,
+        ):
+            check_stock(run.run_id, keys=keys, progress=bar.update)
+    except KeyboardInterrupt:
+        current = get_run(engine, run.run_id, with_errors=False)
+        if current is not None and not current.finished:
+            finish_run(engine, run.run_id, failed_reason="interrupted from the command line")
+        click.echo(f"stock check run {run.run_id} interrupted", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except Exception as exc:  # the run is marked failed by the job's own bookkeeping
+        problem = f"{type(exc).__name__}: {exc}"
+    current = get_run(engine, run.run_id)
+    if current is not None and not current.finished:
+        finish_run(engine, run.run_id, failed_reason=problem or "the job ended without finishing its run")
+        current = get_run(engine, run.run_id)
+    differences = get_differences(engine, run.run_id)
+    for difference in differences:
+        pos, magento = f"{difference.pos.normalize():f}", f"{difference.magento.normalize():f}"
+        click.echo(f"{difference.sku}\t{difference.source}\tpos {pos}\tmagento {magento}")
+    click.echo(f"{len(differences)} difference(s) between Magento and the POS")
+    if current is None or current.status != RUN_SUCCEEDED:
+        status = current.status if current is not None else "gone"
+        click.echo(f"stock check run {run.run_id} {status}: the comparison is not complete", err=True)
+        if problem:
+            click.echo(f"  the run stopped: {problem}", err=True)
+        for error in (current.errors if current is not None else ())[:SUMMARY_ERRORS]:
+            click.echo(f"  {error.key or '-'}: {error.message}", err=True)
+        return EXIT_CHECK_ERROR
+    return EXIT_DRIFT if differences else EXIT_NO_DRIFT
 
 
 def init_app(app: Flask) -> None:

@@ -43,3 +43,17 @@ def source_items(client: MagentoClient, skus: Iterable[str], source_code: str | 
     if source_code is not None:
         criteria.where("source_code", source_code)
     return client.paginate(SOURCE_ITEMS, criteria)
+
+
+SOURCES = "/V1/inventory/sources"
+
+
+def source_codes(client: MagentoClient) -> set[str]:
+    """The codes of every MSI source the store has."""
+    return {str(source.get("source_code")) for source in client.paginate(SOURCES, SearchCriteria())}
+
+
+def source_items_at(client: MagentoClient, skus: Iterable[str], source_codes: Iterable[str]) -> Iterator[dict]:
+    """The stored source items of `skus` at any of `source_codes` (one search, paginated)."""
+    criteria = SearchCriteria().where("sku", list(skus), "in").where("source_code", list(source_codes), "in")
+    return client.paginate(SOURCE_ITEMS, criteria)

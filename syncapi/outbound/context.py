@@ -161,6 +161,8 @@ class PushContext:
         self.transient_failures = 0
         self._reported: set[str] = set()
         self._lock = threading.Lock()
+        #: The STOCK_SOURCES pairs whose source Magento has, once the stock push has asked (`outbound.stock`).
+        self.stock_sources: dict[str, str] | None = None
 
     @property
     def state_engine(self):

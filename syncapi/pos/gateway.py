@@ -472,8 +472,11 @@ class PosGateway(Protocol):
         """Product images changed after `after`, content included, keyed by image id."""
         ...
 
-    def changed_stock(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[StockLevel]:
-        """Stock at `location_code` changed after `after`, keyed by SKU."""
+    def changed_stock(
+        self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE, *, locations: Iterable[str] | None = None
+    ) -> Batch[StockLevel]:
+        """Stock at `locations` (default: `location_code`) changed after `after`, keyed by SKU (a SKU changed at
+        several locations at the same moment may come once)."""
         ...
 
     def changed_prices(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[Price]:
@@ -498,8 +501,8 @@ class PosGateway(Protocol):
         """How many product images the POS holds."""
         ...
 
-    def count_stock(self) -> int:
-        """How many stock rows the POS holds at `location_code`."""
+    def count_stock(self, *, locations: Iterable[str] | None = None) -> int:
+        """How many SKUs have a stock row at one of `locations` (default: `location_code`)."""
         ...
 
     def count_categories(self) -> int:
@@ -524,8 +527,9 @@ class PosGateway(Protocol):
         """All images of these products, by SKU then position."""
         ...
 
-    def get_stock(self, skus: Iterable[str]) -> list[StockLevel]:
-        """Stock of these SKUs at `location_code` (a SKU with no stock row there is left out: 0 on hand)."""
+    def get_stock(self, skus: Iterable[str], *, locations: Iterable[str] | None = None) -> list[StockLevel]:
+        """Stock of these SKUs at `locations` (default: `location_code`), by SKU then location (a SKU with no
+        stock row at a location is left out there: 0 on hand)."""
         ...
 
     def get_prices(self, skus: Iterable[str]) -> list[Price]:

@@ -7,6 +7,7 @@ the Alembic environment next to this module (`syncapi.state.migrate.upgrade`), n
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -120,6 +122,19 @@ class RunErrorRow(StateBase):
     key: Mapped[str] = mapped_column(String(KEY_LENGTH))
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RunDifferenceRow(StateBase):
+    """One source item where a stock check run found Magento and the POS apart (every one is kept)."""
+
+    __tablename__ = "sync_run_differences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    source: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    pos: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    magento: Mapped[Decimal] = mapped_column(Numeric(20, 4))
 
 
 class WatermarkRow(StateBase):

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, literal, select, update
 
 from syncapi.state._sql import IN_CHUNK, choice, chunks, clip
-from syncapi.state.models import KEY_LENGTH, RunErrorRow, RunRow, UTCDateTime, utcnow
+from syncapi.state.models import KEY_LENGTH, RunDifferenceRow, RunErrorRow, RunRow, UTCDateTime, utcnow
 
 KIND_PRODUCTS = "products"
 KIND_STOCK = "stock"
@@ -67,6 +67,7 @@ COUNT_FIELDS = ("created", "updated", "unchanged", "failed")
 
 _RUNS = RunRow.__table__
 _ERRORS = RunErrorRow.__table__
+_DIFFERENCES = RunDifferenceRow.__table__
 
 
 class RunNotFoundError(LookupError):
@@ -156,6 +157,7 @@ def delete_run(engine: Engine, run_id: int) -> bool:
     """Remove a run and its errors (a run whose job was never queued); True when there was one."""
     with engine.begin() as connection:
         connection.execute(delete(_ERRORS).where(_ERRORS.c.run_id == run_id))
+        connection.execute(delete(_DIFFERENCES).where(_DIFFERENCES.c.run_id == run_id))
         return bool(connection.execute(delete(_RUNS).where(_RUNS.c.id == run_id)).rowcount)
 
 
@@ -179,6 +181,7 @@ def start_run(engine: Engine, run_id: int, *, reset: bool = True) -> Run:
         run = _fetch(connection, run_id)
         if reset and run.attempts > 1:
             connection.execute(delete(_ERRORS).where(_ERRORS.c.run_id == run_id))
+            connection.execute(delete(_DIFFERENCES).where(_DIFFERENCES.c.run_id == run_id))
             connection.execute(
                 update(_RUNS)
                 .where(_RUNS.c.id == run_id)
@@ -298,6 +301,7 @@ def prune_runs(engine: Engine, older_than_days: int) -> int:
         run_ids = [run_id for (run_id,) in old]
         for batch in chunks(run_ids, IN_CHUNK):
             connection.execute(delete(_ERRORS).where(_ERRORS.c.run_id.in_(batch)))
+            connection.execute(delete(_DIFFERENCES).where(_DIFFERENCES.c.run_id.in_(batch)))
             connection.execute(delete(_RUNS).where(_RUNS.c.id.in_(batch)))
     return len(run_ids)
 

@@ -7,7 +7,7 @@ more than the limit to tell whether more follow, and a checkpoint held back by t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic
@@ -119,13 +119,17 @@ class ChangeReads(SqlGatewayBase):
             limit,
         )
 
-    def changed_stock(self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE) -> Batch[StockLevel]:
-        """Stock at this gateway's location changed after `after`."""
+    def changed_stock(
+        self, after: Cursor | None = None, limit: int = DEFAULT_BATCH_SIZE, *, locations: Iterable[str] | None = None
+    ) -> Batch[StockLevel]:
+        """Stock at `locations` (default: this gateway's location) changed after `after`."""
         stock = m.Stock.__table__
         return self._batch(
             BatchQuery(
                 "read changed stock",
-                select(stock).where(stock.c.location_code == self.location_code).where(near(stock.c.updated_at, after)),
+                select(stock)
+                .where(stock.c.location_code.in_(self.stock_locations(locations)))
+                .where(near(stock.c.updated_at, after)),
                 comparable_time(stock.c.updated_at),
                 stock.c.sku,
                 str,
@@ -197,11 +201,14 @@ class ChangeReads(SqlGatewayBase):
         """How many product images the POS holds."""
         return self._count("count images", select(func.count()).select_from(m.ProductImage.__table__))
 
-    def count_stock(self) -> int:
-        """How many stock rows the POS holds at this gateway's location."""
+    def count_stock(self, *, locations: Iterable[str] | None = None) -> int:
+        """How many SKUs have a stock row at one of `locations` (default: this gateway's location)."""
         stock = m.Stock.__table__
         return self._count(
-            "count stock", select(func.count()).select_from(stock).where(stock.c.location_code == self.location_code)
+            "count stock",
+            select(func.count(func.distinct(stock.c.sku)))
+            .select_from(stock)
+            .where(stock.c.location_code.in_(self.stock_locations(locations))),
         )
 
     def count_categories(self) -> int:

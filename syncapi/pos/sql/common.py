@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from syncapi.pos.errors import PosConflictError, PosError, PosUnavailableError
+from syncapi.pos.errors import PosConflictError, PosError, PosUnavailableError, PosValidationError
 from syncapi.pos.migrate import lock_for_writing
 
 #: The gateway's one logger, named after the package whatever part of it logs.
@@ -85,6 +85,13 @@ class SqlGatewayBase:
     engine: Engine
     location_code: str
     settle_s: float
+
+    def stock_locations(self, locations: Iterable[str] | None) -> list[str]:
+        """`locations` as a list, or this gateway's own location when none are given."""
+        chosen = [self.location_code] if locations is None else list(dict.fromkeys(locations))
+        if not chosen:
+            raise PosValidationError("a stock read needs at least one POS location")
+        return chosen
 
     def _write(self, action: str, work: Callable[[Session], T]) -> T:
         """Run `work` in one write transaction; when a concurrent writer's row clashes, roll back and look again."""

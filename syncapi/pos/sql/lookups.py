@@ -84,17 +84,18 @@ class KeyReads(SqlGatewayBase):
         )
         return sorted(found, key=lambda image: (image.sku, image.position))
 
-    def get_stock(self, skus: Iterable[str]) -> list[StockLevel]:
-        """Stock of these SKUs at this gateway's location, by SKU."""
+    def get_stock(self, skus: Iterable[str], *, locations: Iterable[str] | None = None) -> list[StockLevel]:
+        """Stock of these SKUs at `locations` (default: this gateway's location), by SKU then location."""
         stock = m.Stock.__table__
+        at = self.stock_locations(locations)
         found = self._by_keys(
             "read stock",
             skus,
             str,
-            lambda chunk: select(stock).where(stock.c.sku.in_(chunk), stock.c.location_code == self.location_code),
+            lambda chunk: select(stock).where(stock.c.sku.in_(chunk), stock.c.location_code.in_(at)),
             lambda _connection, rows: [r.stock(row) for row in rows],
         )
-        return sorted(found, key=lambda level: level.sku)
+        return sorted(found, key=lambda level: (level.sku, level.location_code))
 
     def get_prices(self, skus: Iterable[str]) -> list[Price]:
         """Prices of these SKUs, by SKU."""
