@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_DEVELOPMENT = "development"
 ENV_PRODUCTION = "production"
@@ -133,6 +134,15 @@ def _currency_code(value: str) -> str | None:
     return code
 
 
+def _timezone(value: str) -> str:
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as Europe/Paris, got {value!r}") from None
+    return name
+
+
 def _seconds_list(value: str) -> tuple[int, ...]:
     parts = _csv(value)
     if not parts:
@@ -195,6 +205,7 @@ class Settings:
     adobe_io_key_base_url: str = _setting("ADOBE_IO_KEY_BASE_URL", ADOBE_IO_KEY_BASE_URL)
     adobe_io_client_id: str | None = _setting("ADOBE_IO_CLIENT_ID")
     pos_currency: str | None = _setting("POS_CURRENCY", None, _currency_code)
+    store_timezone: str = _setting("STORE_TIMEZONE", "UTC", _timezone)
 
     # The service's own settings (documented in the README).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))

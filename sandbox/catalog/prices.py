@@ -101,7 +101,11 @@ def update_special_prices(state: SandboxState, call: Call):
             "price_from": entry["price_from"],
             "price_to": entry.get("price_to") or None,
         }
-        state.special_prices = [e for e in state.special_prices if _special_key(e) != _special_key(stored)]
+        # Open Source keeps one special price per product and store view (the `special_price`,
+        # `special_from_date` and `special_to_date` values): a new entry replaces the one there.
+        state.special_prices = [
+            e for e in state.special_prices if (e["sku"], e["store_id"]) != (stored["sku"], stored["store_id"])
+        ]
         state.special_prices.append(stored)
         _sync_special_price(state, entry["sku"])
     return failures

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -344,18 +345,43 @@ def base_price_entry(sku: str, retail_price: Decimal) -> dict:
     return magento_prices.base_price(sku, number(retail_price))
 
 
-def special_price_entry(sku: str, sale_price: Decimal) -> dict:
-    """A `special-price` entry for the global price, open-ended."""
-    return magento_prices.special_price(sku, number(sale_price), SPECIAL_PRICE_FROM)
+def special_price_entry(sku: str, sale_price: Decimal, sale: SaleWindow | None = None) -> dict:
+    """A `special-price` entry for the global price: from the sale's first day (open-ended: from
+    `SPECIAL_PRICE_FROM`) to the end of its last day, or open-ended."""
+    start = SPECIAL_PRICE_FROM if sale is None or sale.first is None else f"{sale.first.isoformat()} 00:00:00"
+    end = None if sale is None or sale.last is None else f"{sale.last.isoformat()} 23:59:59"
+    return magento_prices.special_price(sku, number(sale_price), start, end)
 
 
-def price_hash_input(retail_price: Decimal, sale_price: Decimal | None) -> dict:
-    """What a price's hash covers."""
-    return {
+@dataclass(frozen=True)
+class SaleWindow:
+    """The days a sale price applies, both inclusive, in the store's time zone (None: open on that side)."""
+
+    first: date | None = None
+    last: date | None = None
+
+    def problem(self) -> str | None:
+        """Why the POS's dates cannot be sent, or None."""
+        if self.first is not None and self.last is not None and self.first > self.last:
+            return f"sale_price_from {self.first.isoformat()} is after sale_price_to {self.last.isoformat()}"
+        return None
+
+    def ended(self, today: date) -> bool:
+        """True once the last day has passed: the sale price is no longer sent."""
+        return self.last is not None and self.last < today
+
+
+def price_hash_input(retail_price: Decimal, sale_price: Decimal | None, sale: SaleWindow | None = None) -> dict:
+    """What a price's hash covers (a sale price with dates: the dates too)."""
+    data: dict[str, Any] = {
         "v": MAPPING_VERSION,
         "price": number(retail_price),
         "special": None if sale_price is None else number(sale_price),
     }
+    if sale_price is not None and sale is not None and (sale.first or sale.last):
+        data["from"] = sale.first.isoformat() if sale.first else None
+        data["to"] = sale.last.isoformat() if sale.last else None
+    return data
 
 
 def source_item_entry(sku: str, source_code: str, on_hand: Decimal) -> dict:

@@ -31,11 +31,12 @@ import json
 import mimetypes
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from syncapi.pos.errors import PosValidationError
+from syncapi.pos.pricing import PricingReads
 
 #: Rows per batch of a changed-since read when the caller does not say.
 DEFAULT_BATCH_SIZE = 500
@@ -200,7 +201,7 @@ class StockLevel:
 
 @dataclass(frozen=True)
 class Price:
-    """A product's prices; `sale_price` None means no sale price (remove any special price)."""
+    """A product's prices; `sale_price` None: no sale price (remove any); its days inclusive, None: open."""
 
     sku: str
     parent_sku: str | None
@@ -208,6 +209,8 @@ class Price:
     sale_price: Decimal | None
     internet_active: bool
     updated_at: datetime
+    sale_price_from: date | None = None
+    sale_price_to: date | None = None
 
 
 @dataclass(frozen=True)
@@ -451,7 +454,7 @@ class WriteResult:
 
 
 @runtime_checkable
-class PosGateway(Protocol):
+class PosGateway(PricingReads, Protocol):
     """What the sync jobs need from a POS. See the module docstring for the guarantees behind each method."""
 
     #: The POS location whose stock is pushed and where web sales are written (`POS_LOCATION_CODE`).
