@@ -42,6 +42,8 @@ SECTIONS = (
     "source_items",
     "base_prices",
     "special_prices",
+    "tier_prices",
+    "customer_groups",
     "customers",
     "orders",
     "invoices",
@@ -272,6 +274,26 @@ def _seed(state: SandboxState, body: dict) -> dict[str, list]:
     return stored
 
 
+@bp.post("/customer-groups")
+def add_customer_group():
+    """Add a customer group (`{"code": ...}`), as an administrator would; its id is the next one."""
+    code = str(_json_object().get("code") or "").strip()
+    if not code:
+        raise ControlError("a customer group needs a `code`")
+    state = _state()
+    with state.lock:
+        if any(g["code"].lower() == code.lower() for g in state.customer_groups.values()):
+            raise ControlError(f"customer group {code!r} exists")
+        group_id = max(state.customer_groups) + 1
+        state.customer_groups[group_id] = {
+            "id": group_id,
+            "code": code,
+            "tax_class_id": 3,
+            "tax_class_name": "Retail Customer",
+        }
+        return jsonify(state.customer_groups[group_id]), 201
+
+
 @bp.post("/seed/demo")
 def seed_demo():
     demo = seed.demo_sales()
@@ -296,8 +318,10 @@ def _section(state: SandboxState, name: str) -> Any:
         return [
             {"sku": sku, "store_id": store_id, "price": price} for (sku, store_id), price in state.base_prices.items()
         ]
-    if name == "special_prices":
-        return list(state.special_prices)
+    if name in ("special_prices", "tier_prices"):
+        return list(getattr(state, name))
+    if name == "customer_groups":
+        return list(state.customer_groups.values())
     if name in ("customers", "orders", "invoices", "creditmemos"):
         return list(getattr(state, name).values())
     if name == "attributes":

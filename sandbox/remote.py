@@ -64,3 +64,7 @@ class SandboxControl:
     def configure(self, **switches: Any) -> dict:
         """Change switches (`allow_bearer`, `consumer_running`, `bulk_enabled`, `denied_resources`, ...)."""
         return self._call("POST", "/config", json=switches)
+
+    def add_customer_group(self, code: str) -> dict:
+        """Add a customer group with this code, as an administrator would."""
+        return self._call("POST", "/customer-groups", json={"code": code})

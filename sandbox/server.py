@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox import bulk, control, seed
 from sandbox import catalog as _catalog  # noqa: F401 - registers the catalog routes
+from sandbox import customer_groups as _customer_groups  # noqa: F401 - registers the customer-group routes
 from sandbox import customers as _customers  # noqa: F401 - registers the customer routes
 from sandbox import inventory as _inventory  # noqa: F401 - registers the source-item routes
 from sandbox import sales as _sales  # noqa: F401 - registers the sales routes

@@ -179,6 +179,11 @@ class SandboxState:
             self.source_items: dict[tuple[str, str], dict] = {}
             self.base_prices: dict[tuple[str, int], float] = {}
             self.special_prices: list[dict] = []
+            self.tier_prices: list[dict] = []
+            self.customer_groups: dict[int, dict] = {
+                group_id: {"id": group_id, "code": code, "tax_class_id": 3, "tax_class_name": "Retail Customer"}
+                for group_id, code in enumerate(seed.CUSTOMER_GROUPS)
+            }
             self.media_files: set[str] = set()
             self.customers: dict[int, dict] = {}
             self.orders: dict[int, dict] = {}

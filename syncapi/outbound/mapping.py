@@ -422,16 +422,21 @@ def customer_hash_input(customer: Customer) -> dict:
         "first_name": customer.first_name,
         "last_name": customer.last_name,
         "phone": customer.phone,
+        **({"group": customer.customer_group.strip().lower()} if customer.customer_group else {}),
     }
 
 
-def new_customer_body(customer: Customer, *, website_id: int | None, store_id: int | None) -> dict:
+def new_customer_body(
+    customer: Customer, *, website_id: int | None, store_id: int | None, group_id: int | None = None
+) -> dict:
     """The body that creates the customer in Magento (no address: the POS has none to give)."""
     body: dict[str, Any] = {
         "email": customer.email,
         "firstname": customer.first_name or "-",
         "lastname": customer.last_name or "-",
     }
+    if group_id is not None:
+        body["group_id"] = group_id
     if website_id is not None:
         body["website_id"] = website_id
     if store_id is not None:
@@ -443,15 +448,18 @@ def new_customer_body(customer: Customer, *, website_id: int | None, store_id: i
 CUSTOMER_READ_ONLY = ("created_at", "updated_at", "created_in")
 
 
-def merged_customer(magento: Mapping[str, Any], customer: Customer) -> dict:
+def merged_customer(magento: Mapping[str, Any], customer: Customer, group_id: int | None = None) -> dict:
     """Magento's customer record with the POS-owned fields set: what a PUT (which replaces) must carry.
 
-    Everything Magento holds that the POS does not own stays: addresses, group, custom attributes, ... The
+    Everything Magento holds that the POS does not own stays: addresses, custom attributes, the group when the
+    POS names none (`group_id`: the Magento id of the POS customer's group code), ... The
     POS phone goes to the telephone of the default billing address when there is one; without an address the
     phone is not sent (an address needs a street, a city and a country the POS does not have).
     """
     merged = {key: value for key, value in magento.items() if key not in CUSTOMER_READ_ONLY}
     merged["email"] = customer.email
+    if group_id is not None:
+        merged["group_id"] = group_id
     if customer.first_name:
         merged["firstname"] = customer.first_name
     if customer.last_name:

@@ -1,4 +1,5 @@
-"""Price push: retail price → Magento's base price, sale price → special price (removed when the POS has none).
+"""Price push: retail price → Magento's base price, sale price → special price (removed when the POS has none),
+price levels → tier prices (`tier_prices`).
 
 Through the list endpoints, one call per `MAGENTO_BATCH_SIZE` SKUs: `POST /V1/products/base-prices`,
 `POST /V1/products/special-price` and `POST /V1/products/special-price-delete` (a per-product save costs about a
@@ -21,6 +22,7 @@ from syncapi.outbound.common import NOT_IN_POS, settle, split_known
 from syncapi.outbound.context import READ_BATCH, PushContext, Tally
 from syncapi.outbound.delta import HASH_PRICES, PosRecords, changed_keys, hash_of
 from syncapi.outbound.records import push_records
+from syncapi.outbound.tier_prices import push_all_tier_prices, push_tier_prices
 from syncapi.pos.gateway import Price
 
 KIND = "prices"
@@ -38,6 +40,7 @@ def push_prices(ctx: PushContext, *, full: bool = False, keys: list[str] | None 
     )
     push_records(ctx, KIND, records, lambda batch: push_price_records(ctx, batch, ctx.tally), full=full, keys=keys)
     if keys is None and not full:
+        push_all_tier_prices(ctx)
         # A sale that ended changed nothing in the POS: look for them, so Magento's copy is removed.
         ended = ctx.gateway.ended_sales(store_today(ctx.settings.store_timezone))
         for start in range(0, len(ended), READ_BATCH):
@@ -83,8 +86,9 @@ def push_price_records(
         for r in records
     }
     changed, stored = changed_keys(ctx.state_engine, HASH_PRICES, wanted, force=ctx.force)
+    tiers = push_tier_prices(ctx, list(sales), tally, known=set(sales) if fresh else None)
     if tally is not None and not quiet:
-        for sku in wanted.keys() - changed.keys():
+        for sku in wanted.keys() - changed.keys() - tiers:
             tally.unchanged(sku)
     to_send = [record for record in records if record.sku in changed]
     client, batching = ctx.client, ctx.batching

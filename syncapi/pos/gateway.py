@@ -235,6 +235,7 @@ class Customer:
     phone: str | None
     magento_id: int | None
     updated_at: datetime
+    customer_group: str | None = None  # a Magento group code; None: Magento's group is left as it is
 
 
 @dataclass(frozen=True)

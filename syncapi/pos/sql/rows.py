@@ -90,4 +90,13 @@ def category(row: Any) -> Category:
 
 
 def customer(row: Any) -> Customer:
-    return Customer(row.id, row.email, row.first_name, row.last_name, row.phone, row.magento_id, row.updated_at)
+    return Customer(
+        row.id,
+        row.email,
+        row.first_name,
+        row.last_name,
+        row.phone,
+        row.magento_id,
+        row.updated_at,
+        row.customer_group,
+    )
