@@ -274,6 +274,30 @@ def _seed(state: SandboxState, body: dict) -> dict[str, list]:
     return stored
 
 
+@bp.post("/store-views")
+def add_store_view():
+    """Add a store view (`{"code", "name"}`) to the main website, as an administrator would."""
+    body = _json_object()
+    code = str(body.get("code") or "").strip()
+    if not code or not code.replace("_", "").isalnum() or code in seed.STORE_IDS:
+        raise ControlError("a store view needs a new `code` of letters, digits and underscores")
+    state = _state()
+    with state.lock:
+        if any(view["code"] == code for view in state.store_views):
+            raise ControlError(f"store view {code!r} exists")
+        view_id = max(view["id"] for view in state.store_views) + 1
+        view = {
+            "id": view_id,
+            "code": code,
+            "name": str(body.get("name") or code),
+            "website_id": 1,
+            "store_group_id": 1,
+            "is_active": 1,
+        }
+        state.store_views.append(view)
+        return jsonify(view), 201
+
+
 @bp.post("/customer-groups")
 def add_customer_group():
     """Add a customer group (`{"code": ...}`), as an administrator would; its id is the next one."""

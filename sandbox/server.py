@@ -174,7 +174,7 @@ class Sandbox:
 
     def _answer(self, incoming: _Incoming, entry: dict) -> tuple[int, Any]:
         config = self.state.config
-        if incoming.store not in seed.STORE_IDS:
+        if incoming.store not in seed.STORE_IDS and incoming.store not in {v["code"] for v in self.state.store_views}:
             raise MagentoHttpError(404, "The store that was requested wasn't found. Verify the store and try again.")
         store = "all" if incoming.store == "admin" else incoming.store
         matched = ROUTER.match(incoming.method, incoming.segments, bulk=incoming.bulk)

@@ -39,6 +39,9 @@ class Config:
     bulk_operation_delay_s: float = 0.01
     #: Milliseconds added to every REST request.
     latency_ms: int = 0
+    #: True: a new name saved at a store view without a `url_key` gets the view a URL key made from the name
+    #: alone, as magento2 #40055 reports of 2.4 stores (it then collides with another product's key in the view).
+    url_key_from_store_name: bool = False
     #: ACL resources the integration was not granted (calls needing them answer 401 like Magento).
     denied_resources: list[str] = field(default_factory=list)
 

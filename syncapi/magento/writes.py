@@ -166,12 +166,14 @@ def _refusals(chunk: list[dict], answer: object, action: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Write:
     """One kind of write: the bulk route (`method`, `template`), what each body is called in an error
-    (`action`), and how one body is sent on its own (`direct`)."""
+    (`action`), how one body is sent on its own (`direct`), and the store code of the bulk route (None: the
+    client's)."""
 
     method: str
     template: str
     action: Callable[[dict], str]
     direct: Callable[[dict], Any]
+    store: str | None = None
 
 
 class BulkWriter:
@@ -203,7 +205,7 @@ class BulkWriter:
         offset = 0
         for chunk in batches(bodies, self.batching.size):
             try:
-                submitted.append((offset, bulk.submit(client, write.method, write.template, chunk)))
+                submitted.append((offset, bulk.submit(client, write.method, write.template, chunk, store=write.store)))
             except (MagentoBulkUnsupportedError, MagentoAuthError):
                 if submitted:  # routes do not vanish mid-run; if they do, say so rather than resend
                     raise MagentoTransientError("the bulk routes stopped answering during the run") from None

@@ -37,6 +37,7 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from syncapi.pos.errors import PosValidationError
 from syncapi.pos.pricing import PricingReads
+from syncapi.pos.translations import TranslationReads
 
 #: Rows per batch of a changed-since read when the caller does not say.
 DEFAULT_BATCH_SIZE = 500
@@ -455,7 +456,7 @@ class WriteResult:
 
 
 @runtime_checkable
-class PosGateway(PricingReads, Protocol):
+class PosGateway(PricingReads, TranslationReads, Protocol):
     """What the sync jobs need from a POS. See the module docstring for the guarantees behind each method."""
 
     #: The POS location whose stock is pushed and where web sales are written (`POS_LOCATION_CODE`).

@@ -5,7 +5,8 @@ Each module holds one part of what the gateway decides (the guarantees are `sync
 - `changes`: changed-since reads for the push (products, images, stock, prices, categories, customers), the
   cursor and checkpoint of each batch, and row counts.
 - `lookups`: reads by key (products, styles, images, stock, prices, categories) and the sale of an order.
-- `pricing`: sales that have ended, and price levels (tier prices) by SKU.
+- `pricing`: sales that have ended, and price levels (tier prices) by SKU; `translations`: product
+  translations by SKU.
 - `sales`: writing a sale, the stock it lowers, and linking the order's invoices to it.
 - `invoices`: invoices and their payments; `credit_notes`: credit notes and their refunds; `documents`: what
   the two share (the sum paid or refunded, the status that only moves forward).
@@ -28,11 +29,14 @@ from syncapi.pos.sql.invoices import InvoiceWrites
 from syncapi.pos.sql.lookups import KeyReads
 from syncapi.pos.sql.pricing import PricingReads
 from syncapi.pos.sql.sales import SaleWrites
+from syncapi.pos.sql.translations import TranslationReads
 
 __all__ = ["SqlPosGateway"]
 
 
-class SqlPosGateway(ChangeReads, KeyReads, PricingReads, SaleWrites, InvoiceWrites, CreditNoteWrites, CustomerWrites):
+class SqlPosGateway(
+    ChangeReads, KeyReads, PricingReads, TranslationReads, SaleWrites, InvoiceWrites, CreditNoteWrites, CustomerWrites
+):
     """The POS gateway over the reference tables (see `syncapi.pos.gateway.PosGateway` for the guarantees)."""
 
     def __init__(self, engine: Engine, location_code: str, *, settle_s: float = COMMIT_SETTLE_S):
