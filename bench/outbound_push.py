@@ -3,11 +3,12 @@ catalogue go out, and how much memory the worker needs, each against a naive one
 
 Starts, on loopback only, the Magento sandbox as its own process (with `--latency-ms`, like a real store's per
 call cost), fills a SQLite POS in a temporary directory with a generated catalogue (plain products and
-colour/size variants, one image each, dynamic attributes, stock, a few sale prices) and runs the service's own
-product push:
+colour/size variants, one image each, dynamic attributes, stock, a few sale prices, two tier prices and one
+French store-view translation each) and runs the service's own product push:
 
 1. full push of `--products` products (default 10,000) through the async bulk API, timed; the naive baseline
-   (per product one PUT, one image POST, one source-item POST and one base-price POST, in sequence) is timed on
+   (per product one PUT, one image POST, one source-item POST, one base-price POST, one POST per tier price and
+   one store-view PUT, in sequence) is timed on
    `--baseline-sample` other products and extrapolated to the same count;
 2. the same push again with nothing changed: the write calls Magento received (target 0);
 3. `--large` products (default 100,000) dated an hour back, pushed once by a real worker process

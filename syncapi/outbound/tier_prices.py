@@ -18,7 +18,9 @@ editing a level changes nothing on the product's row.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from weakref import WeakKeyDictionary
 
 from syncapi.magento import customers as magento_customers
 from syncapi.magento import prices as magento_prices
@@ -27,6 +29,10 @@ from syncapi.outbound.delta import HASH_TIER_PRICES, changed_keys, hash_of, know
 from syncapi.outbound.mapping import MAPPING_VERSION, number
 from syncapi.pos.pricing import PriceLevel
 from syncapi.state import delete_hashes, hashed_keys, put_hashes
+
+#: Magento's customer groups, read once per run (by code in lower case).
+_GROUPS: WeakKeyDictionary[PushContext, dict[str, dict]] = WeakKeyDictionary()
+_GROUPS_LOCK = threading.Lock()
 
 
 def push_all_tier_prices(ctx: PushContext) -> None:
@@ -85,7 +91,7 @@ def _bodies(ctx: PushContext, by_sku: dict[str, list[PriceLevel]]) -> tuple[dict
     """Each SKU's tier-price entries, and the SKUs with group codes Magento lacks (with those codes)."""
     all_groups = magento_prices.ALL_GROUPS.lower()
     codes = {level.customer_group.strip().lower() for levels in by_sku.values() for level in levels}
-    groups = magento_customers.group_codes(ctx.client) if codes - {all_groups} else {}
+    groups = _groups(ctx) if codes - {all_groups} else {}
     bodies: dict[str, list[dict]] = {}
     unknown: dict[str, list[str]] = {}
     for sku, levels in by_sku.items():
@@ -102,6 +108,13 @@ def _bodies(ctx: PushContext, by_sku: dict[str, list[PriceLevel]]) -> tuple[dict
                 magento_prices.tier_price(sku, group, number(level.min_qty), number(level.price))
             )
     return bodies, unknown
+
+
+def _groups(ctx: PushContext) -> dict[str, dict]:
+    with _GROUPS_LOCK:
+        if ctx not in _GROUPS:
+            _GROUPS[ctx] = magento_customers.group_codes(ctx.client)
+        return _GROUPS[ctx]
 
 
 def _fail(ctx: PushContext, tally: Tally | None, sku: str, message: str) -> None:
