@@ -10,9 +10,9 @@ other than `fixed` / `discount`, an unknown website, or a customer group whose c
 
 from __future__ import annotations
 
+from sandbox.catalog.prices import existing_skus
 from sandbox.catalog.products import PRICED_TYPES
 from sandbox.customer_groups import ALL_GROUPS, group_by_code
-from sandbox.errors import MagentoHttpError
 from sandbox.routing import ACL_PRODUCTS, ROUTER, Call, required_list
 from sandbox.state import SandboxState
 
@@ -76,24 +76,24 @@ def _valid(state: SandboxState, call: Call) -> tuple[list[dict], list[dict]]:
     return rows, failures
 
 
+def _write(state: SandboxState, call: Call, *, replace: bool) -> list[dict]:
+    rows, failures = _valid(state, call)
+    if replace:
+        skus = {row["sku"] for row in rows}
+        state.tier_prices = [e for e in state.tier_prices if e["sku"] not in skus]
+    written = {_key(row): row for row in rows}  # a row given twice: the last one counts
+    state.tier_prices = [e for e in state.tier_prices if _key(e) not in written] + list(written.values())
+    return failures
+
+
 @ROUTER.route("POST", "/V1/products/tier-prices", ACL_PRODUCTS)
 def update_tier_prices(state: SandboxState, call: Call):
-    rows, failures = _valid(state, call)
-    for row in rows:
-        state.tier_prices = [e for e in state.tier_prices if _key(e) != _key(row)]
-        state.tier_prices.append(row)
-    return failures
+    return _write(state, call, replace=False)
 
 
 @ROUTER.route("PUT", "/V1/products/tier-prices", ACL_PRODUCTS)
 def replace_tier_prices(state: SandboxState, call: Call):
-    rows, failures = _valid(state, call)
-    skus = {row["sku"] for row in rows}
-    state.tier_prices = [e for e in state.tier_prices if e["sku"] not in skus]
-    for row in rows:
-        state.tier_prices = [e for e in state.tier_prices if _key(e) != _key(row)]
-        state.tier_prices.append(row)
-    return failures
+    return _write(state, call, replace=True)
 
 
 @ROUTER.route("POST", "/V1/products/tier-prices-delete", ACL_PRODUCTS)
@@ -106,8 +106,5 @@ def delete_tier_prices(state: SandboxState, call: Call):
 
 @ROUTER.route("POST", "/V1/products/tier-prices-information", ACL_PRODUCTS)
 def tier_price_information(state: SandboxState, call: Call):
-    skus = required_list(call.body, "skus")
-    missing = [str(sku) for sku in skus if sku not in state.products]
-    if missing:
-        raise MagentoHttpError(404, "Requested products don't exist: %sku", {"sku": ", ".join(missing)})
+    skus = existing_skus(state, call)
     return [dict(e) for e in state.tier_prices if e["sku"] in skus]

@@ -20,7 +20,7 @@ from syncapi.magento import prices as magento_prices
 from syncapi.outbound import mapping
 from syncapi.outbound.common import NOT_IN_POS, settle, split_known
 from syncapi.outbound.context import READ_BATCH, PushContext, Tally
-from syncapi.outbound.delta import HASH_PRICES, PosRecords, changed_keys, hash_of
+from syncapi.outbound.delta import HASH_PRICES, PosRecords, changed_keys, hash_of, known_products
 from syncapi.outbound.records import push_records
 from syncapi.outbound.tier_prices import push_all_tier_prices, push_tier_prices
 from syncapi.pos.gateway import Price
@@ -45,7 +45,9 @@ def push_prices(ctx: PushContext, *, full: bool = False, keys: list[str] | None 
         ended = ctx.gateway.ended_sales(store_today(ctx.settings.store_timezone))
         for start in range(0, len(ended), READ_BATCH):
             chunk = [sku for sku in ended[start : start + READ_BATCH] if not ctx.tally.counted(sku)]
-            push_price_records(ctx, ctx.gateway.get_prices(chunk), ctx.tally, quiet=True)
+            # Only what Magento has: a product not pushed yet gets its prices with its product push.
+            known = set(known_products(ctx.state_engine, chunk))
+            push_price_records(ctx, ctx.gateway.get_prices(sorted(known)), ctx.tally, known=known, quiet=True)
 
 
 def push_new_products(ctx: PushContext, skus: list[str]) -> None:
