@@ -3,11 +3,12 @@ catalogue go out, and how much memory the worker needs, each against a naive one
 
 Starts, on loopback only, the Magento sandbox as its own process (with `--latency-ms`, like a real store's per
 call cost), fills a SQLite POS in a temporary directory with a generated catalogue (plain products and
-colour/size variants, one image each, dynamic attributes, stock, a few sale prices) and runs the service's own
-product push:
+colour/size variants, one image each, dynamic attributes, stock, a few sale prices, two tier prices and one
+French store-view translation each) and runs the service's own product push:
 
 1. full push of `--products` products (default 10,000) through the async bulk API, timed; the naive baseline
-   (per product one PUT, one image POST, one source-item POST and one base-price POST, in sequence) is timed on
+   (per product one PUT, one image POST, one source-item POST, one base-price POST, one POST per tier price and
+   one store-view PUT, in sequence) is timed on
    `--baseline-sample` other products and extrapolated to the same count;
 2. the same push again with nothing changed: the write calls Magento received (target 0);
 3. `--large` products (default 100,000) dated an hour back, pushed once by a real worker process
@@ -53,10 +54,13 @@ from jobs.dispatch import start_stock_check, start_sync
 from sandbox import SandboxControl
 from syncapi import db, services
 from syncapi.magento import inventory, media, products
+from syncapi.magento import prices as magento_prices
 from syncapi.magento.client import client_for, path
 from syncapi.outbound import mapping
+from syncapi.outbound.translations import translation_body
 from syncapi.pos import models as m
 from syncapi.pos.png import swatch_png
+from syncapi.pos.translations import Translation
 from syncapi.state import create_run, get_run
 
 #: Targets from the service's brief.
@@ -179,6 +183,59 @@ def generate_catalogue(engine, count: int, *, prefix: str = "B", age: timedelta 
     return skus
 
 
+# --- tier prices and translations ----------------------------------------------------------------------------
+
+#: The store view every product gets one translation for, and the customer group of its trade price.
+TRANSLATION_STORE = "fr"
+TRADE_GROUP = "Wholesale"
+
+
+def add_tiers_and_translations(engine, skus: list[str]) -> None:
+    """Give every product two tier prices (10+ for all groups, trade for Wholesale) and one French translation."""
+    stamp = m.utcnow()
+    levels, translations = [], []
+    for n, sku in enumerate(skus):
+        price = Decimal(10 + n % 90)
+        levels.append(
+            {"sku": sku, "customer_group": "ALL GROUPS", "min_qty": 10, "price": price - 1, "updated_at": stamp}
+        )
+        levels.append(
+            {"sku": sku, "customer_group": TRADE_GROUP, "min_qty": 1, "price": price - 2, "updated_at": stamp}
+        )
+        translations.append(
+            {
+                "sku": sku,
+                "store_code": TRANSLATION_STORE,
+                "name": f"Produit {sku}",
+                "description": f"Produit {sku}, en coton.",
+                "long_description_html": None,
+                "updated_at": stamp,
+            }
+        )
+    with engine.begin() as connection:
+        for start in range(0, len(skus), 5000):
+            connection.execute(insert(m.PriceLevel), levels[2 * start : 2 * (start + 5000)])
+            connection.execute(insert(m.ProductTranslation), translations[start : start + 5000])
+
+
+def naive_tiers_and_translation(client, sku: str) -> None:
+    """The baseline's share of tier prices and translations: one call for each record."""
+    for entry in (
+        magento_prices.tier_price(sku, "ALL GROUPS", 10, 9),
+        magento_prices.tier_price(sku, TRADE_GROUP, 1, 8),
+    ):
+        client.post(magento_prices.TIER_PRICES, {"prices": [entry]})
+    body = translation_body(Translation(sku, TRANSLATION_STORE, f"Produit {sku}", f"Produit {sku}, en coton.", None))
+    client.put(path(products.PRODUCT, sku=sku), {"product": body}, store=TRANSLATION_STORE)
+
+
+def tiers_and_translations_in_magento(control) -> str:
+    """How many tier prices and French store-view names Magento holds."""
+    tiers = len(control.state("tier_prices"))
+    names = sum(1 for p in control.state("products").values() if p["values"].get(TRANSLATION_STORE, {}).get("name"))
+    return f"{tiers} tier prices, {names} {TRANSLATION_STORE} names"
+
+
 # --- measuring ---------------------------------------------------------------------------------------------
 
 
@@ -277,6 +334,7 @@ def naive_push(settings, engine, skus: list[str]) -> float:
         )
         inventory.save(client, [inventory.source_item(sku, "default", float(stock[sku].on_hand))])
         client.post("/V1/products/base-prices", {"prices": [mapping.base_price_entry(sku, product.retail_price)]})
+        naive_tiers_and_translation(client, sku)
     elapsed = time.perf_counter() - started
     client.close()
     return elapsed
@@ -437,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         control = SandboxControl(magento_url)
         # The consumer runs bulk operations without a pause of its own; HTTP calls cost --latency-ms each.
         control.configure(bulk_operation_delay_s=0)
+        control.add_store_view(TRANSLATION_STORE)
         print(f"sandbox {magento_url}, {args.latency_ms} ms per call; work in {tmp}", flush=True)
 
         if args.only_stock_sources:
@@ -453,15 +512,17 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade(app.extensions["services"].pos_engine)
         upgrade(app.extensions["services"].state_engine)
         engine = app.extensions["services"].pos_engine
-        generate_catalogue(engine, args.products)
+        add_tiers_and_translations(engine, generate_catalogue(engine, args.products))
         # The baseline's products live in a POS of their own: the service's push never sees them.
         naive_engine = db.engine_for(f"sqlite:///{tmp / 'naive.db'}")
         migrate.upgrade(naive_engine)
         sample = generate_catalogue(naive_engine, args.baseline_sample, prefix="NAIVE")
+        add_tiers_and_translations(naive_engine, sample)
         sample = [sku for sku in sample if "STYLE" not in sku]
         calls = CallCounter(app.extensions["services"].magento.session)
         full_s, run = push_in_process(app, "products")
         print(f"full push: {full_s:.1f} s, run {run.status} {run.counts}, calls {dict(calls.counts)}", flush=True)
+        print(f"  in Magento: {tiers_and_translations_in_magento(control)}", flush=True)
         if run.status != "succeeded":
             print(f"  errors: {[(e.key, e.message) for e in run.errors[:5]]}")
         naive_s = naive_push(app.extensions["services"].settings, naive_engine, sample)

@@ -45,6 +45,8 @@ SECTIONS = (
     "source_items",
     "base_prices",
     "special_prices",
+    "tier_prices",
+    "customer_groups",
     "customers",
     "shipments",
     "orders",
@@ -324,6 +326,50 @@ def _seed_stores(state: SandboxState, body: dict, stored: dict[str, list]) -> No
         stored.setdefault("store_views", []).append(view["id"])
 
 
+@bp.post("/store-views")
+def add_store_view():
+    """Add a store view (`{"code", "name"}`) to the main website, as an administrator would."""
+    body = _json_object()
+    code = str(body.get("code") or "").strip()
+    if not code or not code.replace("_", "").isalnum() or code in seed.STORE_IDS:
+        raise ControlError("a store view needs a new `code` of letters, digits and underscores")
+    state = _state()
+    with state.lock:
+        if any(view["code"] == code for view in state.store_views):
+            raise ControlError(f"store view {code!r} exists")
+        view_id = max(view["id"] for view in state.store_views) + 1
+        view = {
+            "id": view_id,
+            "code": code,
+            "name": str(body.get("name") or code),
+            "website_id": 1,
+            "store_group_id": 1,
+            "is_active": 1,
+        }
+        state.store_views.append(view)
+        return jsonify(view), 201
+
+
+@bp.post("/customer-groups")
+def add_customer_group():
+    """Add a customer group (`{"code": ...}`), as an administrator would; its id is the next one."""
+    code = str(_json_object().get("code") or "").strip()
+    if not code:
+        raise ControlError("a customer group needs a `code`")
+    state = _state()
+    with state.lock:
+        if any(g["code"].lower() == code.lower() for g in state.customer_groups.values()):
+            raise ControlError(f"customer group {code!r} exists")
+        group_id = max(state.customer_groups) + 1
+        state.customer_groups[group_id] = {
+            "id": group_id,
+            "code": code,
+            "tax_class_id": 3,
+            "tax_class_name": "Retail Customer",
+        }
+        return jsonify(state.customer_groups[group_id]), 201
+
+
 @bp.post("/seed/demo")
 def seed_demo():
     demo = seed.demo_sales()
@@ -350,8 +396,10 @@ def _section(state: SandboxState, name: str) -> Any:
         return [
             {"sku": sku, "store_id": store_id, "price": price} for (sku, store_id), price in state.base_prices.items()
         ]
-    if name == "special_prices":
-        return list(state.special_prices)
+    if name in ("special_prices", "tier_prices"):
+        return list(getattr(state, name))
+    if name == "customer_groups":
+        return list(state.customer_groups.values())
     if name in ("customers", "orders", "invoices", "creditmemos", "shipments"):
         return list(getattr(state, name).values())
     if name == "attributes":

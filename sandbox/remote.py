@@ -64,3 +64,11 @@ class SandboxControl:
     def configure(self, **switches: Any) -> dict:
         """Change switches (`allow_bearer`, `consumer_running`, `bulk_enabled`, `denied_resources`, ...)."""
         return self._call("POST", "/config", json=switches)
+
+    def add_customer_group(self, code: str) -> dict:
+        """Add a customer group with this code, as an administrator would."""
+        return self._call("POST", "/customer-groups", json={"code": code})
+
+    def add_store_view(self, code: str, name: str | None = None) -> dict:
+        """Add a store view to the main website, as an administrator would."""
+        return self._call("POST", "/store-views", json={"code": code, "name": name or code})

@@ -17,6 +17,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
+#: A fresh store's customer groups, by id.
+CUSTOMER_GROUPS = ("NOT LOGGED IN", "General", "Wholesale", "Retailer")
+
 STORE_VIEWS = [
     {"id": 0, "code": "admin", "name": "Admin", "website_id": 0, "store_group_id": 0, "is_active": 1},
     {"id": 1, "code": "default", "name": "Default Store View", "website_id": 1, "store_group_id": 1, "is_active": 1},

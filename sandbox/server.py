@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox import bulk, control, seed
 from sandbox import catalog as _catalog  # noqa: F401 - registers the catalog routes
+from sandbox import customer_groups as _customer_groups  # noqa: F401 - registers the customer-group routes
 from sandbox import customers as _customers  # noqa: F401 - registers the customer routes
 from sandbox import inventory as _inventory  # noqa: F401 - registers the source-item routes
 from sandbox import order_actions as _order_actions  # noqa: F401 - registers cancel, hold and unhold
@@ -175,7 +176,7 @@ class Sandbox:
 
     def _answer(self, incoming: _Incoming, entry: dict) -> tuple[int, Any]:
         config = self.state.config
-        if incoming.store not in seed.STORE_IDS:
+        if incoming.store not in seed.STORE_IDS and incoming.store not in {v["code"] for v in self.state.store_views}:
             raise MagentoHttpError(404, "The store that was requested wasn't found. Verify the store and try again.")
         store = "all" if incoming.store == "admin" else incoming.store
         matched = ROUTER.match(incoming.method, incoming.segments, bulk=incoming.bulk)

@@ -39,6 +39,9 @@ class Config:
     bulk_operation_delay_s: float = 0.01
     #: Milliseconds added to every REST request.
     latency_ms: int = 0
+    #: True: a new name saved at a store view without a `url_key` gets the view a URL key made from the name
+    #: alone, as magento2 #40055 reports of 2.4 stores (it then collides with another product's key in the view).
+    url_key_from_store_name: bool = False
     #: ACL resources the integration was not granted (calls needing them answer 401 like Magento).
     denied_resources: list[str] = field(default_factory=list)
 
@@ -181,6 +184,11 @@ class SandboxState:
             self.source_items: dict[tuple[str, str], dict] = {}
             self.base_prices: dict[tuple[str, int], float] = {}
             self.special_prices: list[dict] = []
+            self.tier_prices: list[dict] = []
+            self.customer_groups: dict[int, dict] = {
+                group_id: {"id": group_id, "code": code, "tax_class_id": 3, "tax_class_name": "Retail Customer"}
+                for group_id, code in enumerate(seed.CUSTOMER_GROUPS)
+            }
             self.media_files: set[str] = set()
             self.customers: dict[int, dict] = {}
             self.orders: dict[int, dict] = {}

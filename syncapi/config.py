@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_DEVELOPMENT = "development"
 ENV_PRODUCTION = "production"
@@ -156,6 +157,15 @@ def _stock_buffer(value: str) -> dict[str, int]:
     return {location: _int(amount) for location, amount in _location_pairs(value).items()}
 
 
+def _timezone(value: str) -> str:
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone such as Europe/Paris, got {value!r}") from None
+    return name
+
+
 def _seconds_list(value: str) -> tuple[int, ...]:
     parts = _csv(value)
     if not parts:
@@ -208,21 +218,6 @@ def _order_locations(value: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs.items())
 
 
-def _location_sources(value: str) -> dict[str, str]:
-    """`WEB:default,SHOP1:shop_1` as {POS location code: Magento source code}."""
-    mapping: dict[str, str] = {}
-    for part in _csv(value):
-        location, sep, source = (piece.strip() for piece in part.partition(":"))
-        if not sep or not location or not source:
-            raise ValueError(f"expected LOCATION:SOURCE pairs separated by commas, e.g. WEB:default, got {part!r}")
-        if location in mapping:
-            raise ValueError(f"location {location!r} is given twice")
-        mapping[location] = source
-    if not mapping:
-        raise ValueError("expected LOCATION:SOURCE pairs separated by commas, e.g. WEB:default,SHOP1:shop_1")
-    return mapping
-
-
 def _setting(env: str, default: Any = None, parse: Callable[[str], Any] = _text, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -260,7 +255,6 @@ class Settings:
     sync_interval_stock_s: int = _setting("SYNC_INTERVAL_STOCK", 300, _int)
     sync_interval_fulfilments_s: int = _setting("SYNC_INTERVAL_FULFILMENTS", 900, _int)
     #: POS location code -> Magento (MSI) source code; unset: {POS_LOCATION_CODE: MAGENTO_SOURCE_CODE}.
-    stock_sources: Mapping[str, str] = _setting("STOCK_SOURCES", None, _location_sources)
     product_create_only_fields: tuple[str, ...] = _setting("PRODUCT_CREATE_ONLY_FIELDS", (), _csv)
     push_inactive_products: bool = _setting("PUSH_INACTIVE_PRODUCTS", False, _bool)
     reconcile_interval_s: int = _setting("RECONCILE_INTERVAL", 600, _int)
@@ -272,6 +266,7 @@ class Settings:
     stock_sources: Mapping[str, str] | None = _setting("STOCK_SOURCES", None, _stock_sources)
     #: POS location → units held back from the web at that location's source.
     stock_buffer: Mapping[str, int] | None = _setting("STOCK_BUFFER", None, _stock_buffer)
+    store_timezone: str = _setting("STORE_TIMEZONE", "UTC", _timezone)
 
     # The service's own settings (docs/configuration.md#the-services-own-settings).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))

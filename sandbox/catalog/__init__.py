@@ -12,7 +12,7 @@ from __future__ import annotations
 # Imported in this order on purpose: of two routes that can match one path, the router tries the one registered
 # first (`GET /V1/products/{sku}/media` before `GET /V1/products/attributes/{attributeCode}`).
 # isort: off
-from sandbox.catalog import media, configurable, products, attributes, categories, prices
+from sandbox.catalog import media, configurable, products, attributes, categories, prices, tier_prices
 # isort: on
 
-__all__ = ["attributes", "categories", "configurable", "media", "prices", "products"]
+__all__ = ["attributes", "categories", "configurable", "media", "prices", "products", "tier_prices"]

@@ -101,7 +101,11 @@ def update_special_prices(state: SandboxState, call: Call):
             "price_from": entry["price_from"],
             "price_to": entry.get("price_to") or None,
         }
-        state.special_prices = [e for e in state.special_prices if _special_key(e) != _special_key(stored)]
+        # Open Source keeps one special price per product and store view (the `special_price`,
+        # `special_from_date` and `special_to_date` values): a new entry replaces the one there.
+        state.special_prices = [
+            e for e in state.special_prices if (e["sku"], e["store_id"]) != (stored["sku"], stored["store_id"])
+        ]
         state.special_prices.append(stored)
         _sync_special_price(state, entry["sku"])
     return failures
@@ -119,11 +123,17 @@ def delete_special_prices(state: SandboxState, call: Call):
     return failures
 
 
-@ROUTER.route("POST", "/V1/products/special-price-information", ACL_PRODUCTS)
-def special_price_information(state: SandboxState, call: Call):
+def existing_skus(state: SandboxState, call: Call) -> list:
+    """The body's `skus`, or Magento's 404 naming those it does not have (the price APIs' reads)."""
     skus = required_list(call.body, "skus")
     missing = [str(sku) for sku in skus if sku not in state.products]
     if missing:
         raise MagentoHttpError(404, "Requested products don't exist: %sku", {"sku": ", ".join(missing)})
+    return skus
+
+
+@ROUTER.route("POST", "/V1/products/special-price-information", ACL_PRODUCTS)
+def special_price_information(state: SandboxState, call: Call):
+    skus = existing_skus(state, call)
     # Like Magento's output processor, leave out values that are not set (an open-ended `price_to`).
     return [{k: v for k, v in e.items() if v is not None} for e in state.special_prices if e["sku"] in skus]

@@ -45,13 +45,12 @@ def _check_option_values(state: SandboxState, values: dict[str, Any]) -> None:
                 )
 
 
-URL_KEY_STORES = ("all", "default")
-
-
-def _url_keys(product: Product | None) -> dict[str, str | None]:
+def _url_keys(state: SandboxState, product: Product | None) -> dict[str, str | None]:
+    """The product's URL key as each store view (and the global scope) sees it."""
     if product is None:
         return {}
-    return {store: product.effective(store).get("url_key") for store in URL_KEY_STORES}
+    stores = ["all", *(view["code"] for view in state.store_views if view["id"] != 0)]
+    return {store: product.effective(store).get("url_key") for store in stores}
 
 
 def _check_url_key(state: SandboxState, sku: str, url_keys: dict[str, str | None]) -> None:
@@ -120,8 +119,13 @@ def save_product(state: SandboxState, call: Call, path_sku: str | None = None) -
         product = _copy_product(existing)
         product.type_id = type_id
         product.attribute_set_id = set_id
+        from_name = state.config.url_key_from_store_name
+        if from_name and call.store != "all" and incoming.get("name") and not incoming.get("url_key"):
+            # A new name saved at a store view without a URL key: Magento makes the view's key from the name
+            # alone, which collides with another product's key in that view (magento2 #40055).
+            incoming["url_key"] = slug(incoming["name"])
     write_scoped(state, product.values, incoming, call.store, creating)
-    _check_url_key(state, sku, _url_keys(product))
+    _check_url_key(state, sku, _url_keys(state, product))
     extension = payload.get("extension_attributes") or {}
     if "website_ids" in extension:
         product.website_ids = [int(w) for w in extension["website_ids"] or []]
@@ -161,7 +165,7 @@ def save_product(state: SandboxState, call: Call, path_sku: str | None = None) -
     if creating:
         state.next_id("product")
     product.updated_at = seed.now()
-    _index_url_keys(state, sku, _url_keys(existing), _url_keys(product))
+    _index_url_keys(state, sku, _url_keys(state, existing), _url_keys(state, product))
     state.products[sku] = product
     return render_product(state, product, call.store)
 

@@ -11,6 +11,7 @@ from syncapi.magento.search import SearchCriteria
 CUSTOMERS = "/V1/customers"
 CUSTOMER = "/V1/customers/{customer_id}"
 SEARCH = "/V1/customers/search"
+GROUPS_SEARCH = "/V1/customerGroups/search"
 
 
 def get(client: MagentoClient, customer_id: int) -> dict:
@@ -51,3 +52,8 @@ def create(client: MagentoClient, customer: dict, password: str | None = None) -
 def update(client: MagentoClient, customer_id: int, customer: dict) -> dict:
     """Update customer `customer_id` (`customer` must carry `id`, `email`, `firstname`, `lastname`)."""
     return client.put(path(CUSTOMER, customer_id=customer_id), {"customer": {**customer, "id": int(customer_id)}})
+
+
+def group_codes(client: MagentoClient) -> dict[str, dict]:
+    """Every customer group, keyed by its code in lower case (Magento compares codes without case)."""
+    return {str(group["code"]).lower(): group for group in client.paginate(GROUPS_SEARCH)}

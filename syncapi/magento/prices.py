@@ -17,8 +17,15 @@ BASE_PRICES = "/V1/products/base-prices"
 SPECIAL_PRICES = "/V1/products/special-price"
 SPECIAL_PRICES_DELETE = "/V1/products/special-price-delete"
 SPECIAL_PRICES_INFORMATION = "/V1/products/special-price-information"
+TIER_PRICES = "/V1/products/tier-prices"
+TIER_PRICES_DELETE = "/V1/products/tier-prices-delete"
+TIER_PRICES_INFORMATION = "/V1/products/tier-prices-information"
 #: Store id 0 = the global (admin) value, the only one with the default price scope.
 GLOBAL_STORE_ID = 0
+#: Website 0 = every website: with the default (global) price scope, the only one tier prices take.
+ALL_WEBSITES = 0
+#: What the tier-price API takes for a price for every customer group (compared without case).
+ALL_GROUPS = "ALL GROUPS"
 
 
 @dataclass(frozen=True)
@@ -87,15 +94,20 @@ def read_special_prices(
     client: MagentoClient, skus: list[str], batching: Batching
 ) -> tuple[list[dict], dict[str, str]]:
     """The special prices Magento holds for `skus` (as entries to delete), and the SKUs that could not be read."""
+    return _read_by_skus(client, SPECIAL_PRICES_INFORMATION, skus, batching, "read special prices")
+
+
+def _read_by_skus(
+    client: MagentoClient, path: str, skus: list[str], batching: Batching, action: str
+) -> tuple[list[dict], dict[str, str]]:
     if not skus:
         return [], {}
     found: list[dict] = []
     failed: dict[str, str] = {}
     chunks = list(batches(skus, batching.size))
-    action = "read special prices"
 
     def read(chunk: list[str]):
-        return outcome_of(action, lambda: special_prices(client, chunk))
+        return outcome_of(action, lambda: _information(client, path, chunk))
 
     outcomes = batching.map(read, chunks)
     batching.check(outcomes)
@@ -114,6 +126,40 @@ def read_special_prices(
                 failed[sku] = single.error or action
     entries = [{key: value for key, value in entry.items() if value is not None} for entry in found]
     return [entry for entry in entries if entry.get("sku") in set(skus)], failed
+
+
+def _information(client: MagentoClient, path: str, skus: list[str]) -> list[dict]:
+    found: list[dict] = []
+    for answer in client.send_in_batches(path, "skus", skus):
+        found.extend(answer or [])
+    return found
+
+
+def tier_price(sku: str, customer_group: str, quantity: float, price: float) -> dict:
+    """A tier-price entry: a fixed price for `customer_group` (a group code, or `ALL_GROUPS`) from `quantity` on."""
+    return {
+        "sku": sku,
+        "price": price,
+        "price_type": "fixed",
+        "website_id": ALL_WEBSITES,
+        "customer_group": customer_group,
+        "quantity": quantity,
+    }
+
+
+def replace_tier_prices(client: MagentoClient, entries: list[dict], batching: Batching) -> dict[str, str]:
+    """Replace every tier price of the SKUs in `entries` with theirs (`PUT`); the SKUs that failed, with why."""
+    return send_entries(client, TIER_PRICES, "prices", entries, "replace tier prices", batching, replace=True)
+
+
+def remove_tier_prices(client: MagentoClient, entries: list[dict], batching: Batching) -> dict[str, str]:
+    """Remove tier prices (entries as read by `read_tier_prices`); the SKUs that failed, with why."""
+    return send_entries(client, TIER_PRICES_DELETE, "prices", entries, "remove tier prices", batching)
+
+
+def read_tier_prices(client: MagentoClient, skus: list[str], batching: Batching) -> tuple[list[dict], dict[str, str]]:
+    """The tier prices Magento holds for `skus`, and the SKUs that could not be read."""
+    return _read_by_skus(client, TIER_PRICES_INFORMATION, skus, batching, "read tier prices")
 
 
 def _failures(answers: list) -> list[PriceFailure]:

@@ -74,17 +74,20 @@ def bulk_save(client: MagentoClient, products: list[dict], *, store: str | None 
     return bulk.run(client, "POST", PRODUCTS, [{"product": p} for p in products], store=store, **wait_options)
 
 
-def save_all(writer: BulkWriter, products: list[dict]) -> list[Outcome]:
-    """Save each product (an upsert by SKU) through `writer`; one `Outcome` per product, in order (result: the
-    saved product)."""
+def save_all(writer: BulkWriter, products: list[dict], *, store: str | None = None) -> list[Outcome]:
+    """Save each product (an upsert by SKU) through `writer`, at the client's store code or `store` (a store
+    view: the values sent become that view's own); one `Outcome` per product, in order (result: the saved
+    product)."""
     client = writer.client
-    store = client.store_code
+    store = store or client.store_code
+    where = "" if store == client.store_code else f" in store view {store}"
     return writer.write(
         Write(
             "POST",
             PRODUCTS,
-            lambda body: f"save product {body['product']['sku']}",
+            lambda body: f"save product {body['product']['sku']}{where}",
             lambda body: update(client, body["product"]["sku"], body["product"], store=store),
+            store=store,
         ),
         [{"product": product} for product in products],
     )

@@ -89,14 +89,24 @@ class Batching:
 
 
 def send_entries(
-    client: MagentoClient, path: str, key: str, entries: list[dict], action: str, batching: Batching
+    client: MagentoClient,
+    path: str,
+    key: str,
+    entries: list[dict],
+    action: str,
+    batching: Batching,
+    *,
+    replace: bool = False,
 ) -> dict[str, str]:
-    """POST `entries` (each with a `sku`) to `path` as `{key: [...]}`; the SKUs that failed, with why."""
+    """POST `entries` (each with a `sku`) to `path` as `{key: [...]}` (PUT with `replace`: the tier-price
+    replace, whose entries of one SKU must be in one call); the SKUs that failed, with why."""
     if not entries:
         return {}
-    chunks = list(batches(entries, batching.size))
+    chunks = list(_by_sku(entries, batching.size) if replace else batches(entries, batching.size))
 
     def send(chunk: list[dict]) -> Callable[[], object]:
+        if replace:
+            return lambda: client.put(path, {key: chunk})
         return lambda: client.post(path, {key: chunk}, idempotent=True)
 
     outcomes = batching.map(lambda chunk: outcome_of(f"{action} ({len(chunk)} SKUs)", send(chunk)), chunks)
@@ -108,16 +118,32 @@ def send_entries(
         elif outcome.transient or len(chunk) == 1:
             failed.update({entry["sku"]: outcome.error or action for entry in chunk})
         else:
+            # A replace sends all of a SKU's entries together: one alone would replace the others away.
+            units = _by_sku(chunk, 1) if replace else [[entry] for entry in chunk]
             singles: list[Outcome] = batching.map(
-                lambda entry: outcome_of(f"{action} {entry['sku']}", send([entry])), chunk
+                lambda unit: outcome_of(f"{action} {unit[0]['sku']}", send(unit)), units
             )
             batching.check(singles)
-            for entry, single in zip(chunk, singles, strict=True):
+            for unit, single in zip(units, singles, strict=True):
                 if single.ok:
-                    failed.update(_refusals([entry], single.result, action))
+                    failed.update(_refusals(unit, single.result, action))
                 else:
-                    failed[entry["sku"]] = single.error or action
+                    failed[unit[0]["sku"]] = single.error or action
     return failed
+
+
+def _by_sku(entries: list[dict], size: int) -> list[list[dict]]:
+    """Chunks of about `size` entries that never split one SKU's entries."""
+    chunks: list[list[dict]] = []
+    current: list[dict] = []
+    for entry in entries:
+        if len(current) >= size and current[-1]["sku"] != entry["sku"]:
+            chunks.append(current)
+            current = []
+        current.append(entry)
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _refusals(chunk: list[dict], answer: object, action: str) -> dict[str, str]:
@@ -140,12 +166,14 @@ def _refusals(chunk: list[dict], answer: object, action: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Write:
     """One kind of write: the bulk route (`method`, `template`), what each body is called in an error
-    (`action`), and how one body is sent on its own (`direct`)."""
+    (`action`), how one body is sent on its own (`direct`), and the store code of the bulk route (None: the
+    client's)."""
 
     method: str
     template: str
     action: Callable[[dict], str]
     direct: Callable[[dict], Any]
+    store: str | None = None
 
 
 class BulkWriter:
@@ -177,7 +205,7 @@ class BulkWriter:
         offset = 0
         for chunk in batches(bodies, self.batching.size):
             try:
-                submitted.append((offset, bulk.submit(client, write.method, write.template, chunk)))
+                submitted.append((offset, bulk.submit(client, write.method, write.template, chunk, store=write.store)))
             except (MagentoBulkUnsupportedError, MagentoAuthError):
                 if submitted:  # routes do not vanish mid-run; if they do, say so rather than resend
                     raise MagentoTransientError("the bulk routes stopped answering during the run") from None

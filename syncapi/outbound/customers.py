@@ -4,8 +4,13 @@ A POS customer without a Magento id is looked up by email first (the same person
 web store) and linked; otherwise created, without a password (Magento's "set your password" mail does the rest)
 and without an address. Magento's PUT replaces the whole customer, so an update reads the customer, sets the
 fields the POS owns (email, first and last name; the phone on the default billing address when there is one)
-and sends the result back: addresses, groups and anything else only Magento holds stay as they were, and when
+and sends the result back: addresses and anything else only Magento holds stay as they were, and when
 Magento already has what the POS has, nothing is written.
+
+A POS customer's `customer_group` (a Magento customer group code) is sent as the customer's `group_id`, so
+tier prices for that group reach them; codes are matched without regard to case against
+`GET /V1/customerGroups/search` (read once per run). A code Magento does not have fails that customer, naming
+the code; the group is never created. Without a code, the group Magento holds is left as it is.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class CustomerPush:
     def __init__(self, ctx: PushContext):
         self.ctx = ctx
         self._store: tuple[int | None, int | None] | None = None
+        self._groups: dict[str, dict] | None = None
 
     def push(self, records: list[Customer]) -> None:
         """Create, link or update the customers that changed since Magento last accepted them."""
@@ -92,22 +98,42 @@ class CustomerPush:
             if not found.ok:
                 return found, "updated"
             current = found.result
+        group = self._group_id(customer)
+        if not group.ok:
+            return group, "updated"
         if current is None:
-            return self._create(customer, label), "created"
+            return self._create(customer, label, group.result), "created"
         magento_id = int(current["id"])
         if customer.magento_id != magento_id:
             linked = self._link(customer, magento_id, label)
             if linked is not None:
                 return linked, "updated"
-        merged = mapping.merged_customer(current, customer)
+        merged = mapping.merged_customer(current, customer, group.result)
         if _same(merged, current) and not self.ctx.force:
             return Outcome(True, magento_id), "unchanged"
         outcome = outcome_of(f"update {label}", lambda: magento_customers.update(client, magento_id, merged))
         return Outcome(outcome.ok, magento_id, outcome.error, outcome.transient), "updated"
 
-    def _create(self, customer: Customer, label: str) -> Outcome:
+    def _group_id(self, customer: Customer) -> Outcome:
+        """The Magento id of the customer's group code (None without one), or why it has none."""
+        code = (customer.customer_group or "").strip()
+        if not code:
+            return Outcome(True, None)
+        if self._groups is None:
+            read = outcome_of("read customer groups", lambda: magento_customers.group_codes(self.ctx.client))
+            if not read.ok:
+                return read
+            self._groups = read.result
+        group = self._groups.get(code.lower())
+        if group is None:
+            return Outcome(
+                False, error=f"customer group {code!r} is not in Magento (create it there, or correct the POS's code)"
+            )
+        return Outcome(True, int(group["id"]))
+
+    def _create(self, customer: Customer, label: str, group_id: int | None = None) -> Outcome:
         website_id, store_id = self._default_store()
-        body = mapping.new_customer_body(customer, website_id=website_id, store_id=store_id)
+        body = mapping.new_customer_body(customer, website_id=website_id, store_id=store_id, group_id=group_id)
         outcome = outcome_of(f"create {label}", lambda: magento_customers.create(self.ctx.client, body))
         if not outcome.ok:
             return outcome

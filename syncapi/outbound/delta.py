@@ -205,6 +205,10 @@ HASH_PRODUCT_ATTRIBUTES = "product_attributes"
 #: Images by `sku/position` (magento_id: the media gallery entry id).
 HASH_IMAGES = "images"
 HASH_PRICES = "prices"
+#: Store-view translations by `sku@store_code`.
+HASH_TRANSLATIONS = "translations"
+#: Tier prices by SKU (all of a SKU's levels in one hash), so a SKU whose levels the POS dropped is cleared.
+HASH_TIER_PRICES = "tier_prices"
 HASH_STOCK = "stock"
 #: Categories by POS id (no magento_id: a category's Magento id lives in the POS, `categories.magento_id`).
 HASH_CATEGORIES = "categories"

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -344,18 +345,43 @@ def base_price_entry(sku: str, retail_price: Decimal) -> dict:
     return magento_prices.base_price(sku, number(retail_price))
 
 
-def special_price_entry(sku: str, sale_price: Decimal) -> dict:
-    """A `special-price` entry for the global price, open-ended."""
-    return magento_prices.special_price(sku, number(sale_price), SPECIAL_PRICE_FROM)
+def special_price_entry(sku: str, sale_price: Decimal, sale: SaleWindow | None = None) -> dict:
+    """A `special-price` entry for the global price: from the sale's first day (open-ended: from
+    `SPECIAL_PRICE_FROM`) to the end of its last day, or open-ended."""
+    start = SPECIAL_PRICE_FROM if sale is None or sale.first is None else f"{sale.first.isoformat()} 00:00:00"
+    end = None if sale is None or sale.last is None else f"{sale.last.isoformat()} 23:59:59"
+    return magento_prices.special_price(sku, number(sale_price), start, end)
 
 
-def price_hash_input(retail_price: Decimal, sale_price: Decimal | None) -> dict:
-    """What a price's hash covers."""
-    return {
+@dataclass(frozen=True)
+class SaleWindow:
+    """The days a sale price applies, both inclusive, in the store's time zone (None: open on that side)."""
+
+    first: date | None = None
+    last: date | None = None
+
+    def problem(self) -> str | None:
+        """Why the POS's dates cannot be sent, or None."""
+        if self.first is not None and self.last is not None and self.first > self.last:
+            return f"sale_price_from {self.first.isoformat()} is after sale_price_to {self.last.isoformat()}"
+        return None
+
+    def ended(self, today: date) -> bool:
+        """True once the last day has passed: the sale price is no longer sent."""
+        return self.last is not None and self.last < today
+
+
+def price_hash_input(retail_price: Decimal, sale_price: Decimal | None, sale: SaleWindow | None = None) -> dict:
+    """What a price's hash covers (a sale price with dates: the dates too)."""
+    data: dict[str, Any] = {
         "v": MAPPING_VERSION,
         "price": number(retail_price),
         "special": None if sale_price is None else number(sale_price),
     }
+    if sale_price is not None and sale is not None and (sale.first or sale.last):
+        data["from"] = sale.first.isoformat() if sale.first else None
+        data["to"] = sale.last.isoformat() if sale.last else None
+    return data
 
 
 def source_item_entry(sku: str, source_code: str, on_hand: Decimal) -> dict:
@@ -396,16 +422,21 @@ def customer_hash_input(customer: Customer) -> dict:
         "first_name": customer.first_name,
         "last_name": customer.last_name,
         "phone": customer.phone,
+        **({"group": customer.customer_group.strip().lower()} if customer.customer_group else {}),
     }
 
 
-def new_customer_body(customer: Customer, *, website_id: int | None, store_id: int | None) -> dict:
+def new_customer_body(
+    customer: Customer, *, website_id: int | None, store_id: int | None, group_id: int | None = None
+) -> dict:
     """The body that creates the customer in Magento (no address: the POS has none to give)."""
     body: dict[str, Any] = {
         "email": customer.email,
         "firstname": customer.first_name or "-",
         "lastname": customer.last_name or "-",
     }
+    if group_id is not None:
+        body["group_id"] = group_id
     if website_id is not None:
         body["website_id"] = website_id
     if store_id is not None:
@@ -417,15 +448,18 @@ def new_customer_body(customer: Customer, *, website_id: int | None, store_id: i
 CUSTOMER_READ_ONLY = ("created_at", "updated_at", "created_in")
 
 
-def merged_customer(magento: Mapping[str, Any], customer: Customer) -> dict:
+def merged_customer(magento: Mapping[str, Any], customer: Customer, group_id: int | None = None) -> dict:
     """Magento's customer record with the POS-owned fields set: what a PUT (which replaces) must carry.
 
-    Everything Magento holds that the POS does not own stays: addresses, group, custom attributes, ... The
+    Everything Magento holds that the POS does not own stays: addresses, custom attributes, the group when the
+    POS names none (`group_id`: the Magento id of the POS customer's group code), ... The
     POS phone goes to the telephone of the default billing address when there is one; without an address the
     phone is not sent (an address needs a street, a city and a country the POS does not have).
     """
     merged = {key: value for key, value in magento.items() if key not in CUSTOMER_READ_ONLY}
     merged["email"] = customer.email
+    if group_id is not None:
+        merged["group_id"] = group_id
     if customer.first_name:
         merged["firstname"] = customer.first_name
     if customer.last_name:

@@ -43,6 +43,7 @@ from syncapi.outbound.delta import (
     save_watermark,
 )
 from syncapi.outbound.product_plan import DISABLED, Known, Plan, ProductPlanner, Style, base_variant
+from syncapi.outbound.translations import push_translations
 from syncapi.pos.gateway import Cursor, Product
 from syncapi.state import LINK_FAILED, LINK_SYNCED, delete_hashes, get_hashes, put_hashes, record_links
 from syncapi.textcheck import record_problem
@@ -114,6 +115,8 @@ class ProductPush:
             if key not in self.seen and not self.tally.counted(key):
                 self.tally.failed(key, NOT_IN_POS)
         images_cursor = self._push_changed_images(full, keys, watermark)
+        # Store-view values last: a translation needs its product in Magento.
+        push_translations(self.ctx, self.writer, None if keys is None else sorted(self.seen))
         self.tally.finish()
         if keys is None:
             cursors = {"cursor": reader.checkpoint, "images": images_cursor}

@@ -31,12 +31,14 @@ import json
 import mimetypes
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from syncapi.pos.cancellation import CreditNoteLineIn, SaleCancellation
 from syncapi.pos.errors import PosValidationError
+from syncapi.pos.pricing import PricingReads
+from syncapi.pos.translations import TranslationReads
 
 #: Rows per batch of a changed-since read when the caller does not say.
 DEFAULT_BATCH_SIZE = 500
@@ -201,7 +203,7 @@ class StockLevel:
 
 @dataclass(frozen=True)
 class Price:
-    """A product's prices; `sale_price` None means no sale price (remove any special price)."""
+    """A product's prices; `sale_price` None: no sale price (remove any); its days inclusive, None: open."""
 
     sku: str
     parent_sku: str | None
@@ -209,6 +211,8 @@ class Price:
     sale_price: Decimal | None
     internet_active: bool
     updated_at: datetime
+    sale_price_from: date | None = None
+    sale_price_to: date | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,7 @@ class Customer:
     phone: str | None
     magento_id: int | None
     updated_at: datetime
+    customer_group: str | None = None  # a Magento group code; None: Magento's group is left as it is
 
 
 @dataclass(frozen=True)
@@ -456,7 +461,7 @@ class WriteResult:
 
 
 @runtime_checkable
-class PosGateway(Protocol):
+class PosGateway(PricingReads, TranslationReads, Protocol):
     """What the sync jobs need from a POS. See the module docstring for the guarantees behind each method."""
 
     #: The POS location whose stock is pushed and where web sales are written (`POS_LOCATION_CODE`).

@@ -26,14 +26,14 @@ Watermarks (`sync_watermarks`): get_watermark(engine, kind) -> dict | None; set_
 
 Hashes (`sync_hashes`): content_hash(data) -> str;
     get_hashes(engine, kind, keys) -> {key: (hash, magento_id)}; put_hashes(engine, kind, {key: (hash, magento_id)})
-    delete_hashes(engine, kind, keys) -> int; clear_hashes(engine, kind) -> int
+    delete_hashes(engine, kind, keys) -> int; clear_hashes(engine, kind) -> int; hashed_keys(engine, kind) -> [key]
 
 Announced changes (Redis): announce(redis, kind, keys); drain_announced(redis, kind, max_n=None, run_id=None);
     settle_announced(redis, kind, run_id, done=...)
 """
 
 from syncapi.state.announced import announce, announced_count, drain_announced, settle_announced
-from syncapi.state.hashes import clear_hashes, content_hash, delete_hashes, get_hashes, put_hashes
+from syncapi.state.hashes import clear_hashes, content_hash, delete_hashes, get_hashes, hashed_keys, put_hashes
 from syncapi.state.links import (
     LINK_ENTITIES,
     LINK_FAILED,
@@ -128,6 +128,7 @@ __all__ = [
     "get_link",
     "get_run",
     "get_watermark",
+    "hashed_keys",
     "head_revision",
     "last_completed",
     "links_with_status",

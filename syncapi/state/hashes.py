@@ -44,6 +44,15 @@ def get_hashes(engine: Engine, kind: str, keys: Iterable[str]) -> dict[str, tupl
     return found
 
 
+def hashed_keys(engine: Engine, kind: str) -> list[str]:
+    """Every key of `kind` with a stored hash, sorted (what was sent and may need removing)."""
+    kind = _kind(kind)
+    with engine.connect() as connection:
+        return list(
+            connection.execute(select(_TABLE.c.key).where(_TABLE.c.kind == kind).order_by(_TABLE.c.key)).scalars()
+        )
+
+
 def put_hashes(engine: Engine, kind: str, hashes: Mapping[str, tuple[str, str | int | None]]) -> int:
     """Store `{key: (hash, magento_id)}` for `kind`, replacing what was there; one transaction; returns the count.
 

@@ -5,8 +5,9 @@ Each module holds one part of what the gateway decides (the guarantees are `sync
 - `changes`: changed-since reads for the push (products, images, stock, prices, categories, customers), the
   cursor and checkpoint of each batch, and row counts.
 - `lookups`: reads by key (products, styles, images, stock, prices, categories) and the sale of an order.
-- `sales`: writing a sale, the stock it lowers, and linking the order's invoices to it; `cancellations`: a
-  canceled order's sale voided or partly taken back, and the stock it lowered put back.
+- `pricing`: sales that have ended, and price levels (tier prices) by SKU; `translations`: product
+  translations by SKU.
+- `sales`: writing a sale, the stock it lowers, and linking the order's invoices to it.
 - `invoices`: invoices and their payments; `credit_notes`: credit notes and their refunds; `documents`: what
   the two share (the sum paid or refunded, the status that only moves forward).
 - `customers`: customers and categories found, linked to their Magento ids, or created.
@@ -29,13 +30,24 @@ from syncapi.pos.sql.customers import CustomerWrites
 from syncapi.pos.sql.fulfilments import FulfilmentReads
 from syncapi.pos.sql.invoices import InvoiceWrites
 from syncapi.pos.sql.lookups import KeyReads
+from syncapi.pos.sql.pricing import PricingReads
 from syncapi.pos.sql.sales import SaleWrites
+from syncapi.pos.sql.translations import TranslationReads
 
 __all__ = ["SqlPosGateway"]
 
 
 class SqlPosGateway(
-    FulfilmentReads, ChangeReads, KeyReads, SaleWrites, SaleCancels, InvoiceWrites, CreditNoteWrites, CustomerWrites
+    FulfilmentReads,
+    ChangeReads,
+    KeyReads,
+    PricingReads,
+    TranslationReads,
+    SaleWrites,
+    SaleCancels,
+    InvoiceWrites,
+    CreditNoteWrites,
+    CustomerWrites,
 ):
     """The POS gateway over the reference tables (see `syncapi.pos.gateway.PosGateway` for the guarantees)."""
 

@@ -21,6 +21,8 @@ PRICE_COLUMNS = (
     m.Product.__table__.c.sale_price,
     m.Product.__table__.c.internet_active,
     m.Product.__table__.c.updated_at,
+    m.Product.__table__.c.sale_price_from,
+    m.Product.__table__.c.sale_price_to,
 )
 
 
@@ -71,7 +73,16 @@ def stock(row: Any) -> StockLevel:
 
 
 def price(row: Any) -> Price:
-    return Price(row.sku, row.parent_sku, row.retail_price, row.sale_price, bool(row.internet_active), row.updated_at)
+    return Price(
+        row.sku,
+        row.parent_sku,
+        row.retail_price,
+        row.sale_price,
+        bool(row.internet_active),
+        row.updated_at,
+        row.sale_price_from,
+        row.sale_price_to,
+    )
 
 
 def category(row: Any) -> Category:
@@ -79,4 +90,13 @@ def category(row: Any) -> Category:
 
 
 def customer(row: Any) -> Customer:
-    return Customer(row.id, row.email, row.first_name, row.last_name, row.phone, row.magento_id, row.updated_at)
+    return Customer(
+        row.id,
+        row.email,
+        row.first_name,
+        row.last_name,
+        row.phone,
+        row.magento_id,
+        row.updated_at,
+        row.customer_group,
+    )
