@@ -195,6 +195,7 @@ class Settings:
     adobe_io_key_base_url: str = _setting("ADOBE_IO_KEY_BASE_URL", ADOBE_IO_KEY_BASE_URL)
     adobe_io_client_id: str | None = _setting("ADOBE_IO_CLIENT_ID")
     pos_currency: str | None = _setting("POS_CURRENCY", None, _currency_code)
+    alert_webhook_url: str | None = _setting("ALERT_WEBHOOK_URL")
 
     # The service's own settings (documented in the README).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))
@@ -340,6 +341,8 @@ class Settings:
             raise SettingsError(
                 f"setting ADOBE_IO_KEY_BASE_URL must start with http:// or https://, got {self.adobe_io_key_base_url!r}"
             )
+        if self.alert_webhook_url and not self.alert_webhook_url.startswith(("http://", "https://")):
+            raise SettingsError("setting ALERT_WEBHOOK_URL must start with http:// or https://")
         if bool(self.dashboard_user) != bool(self.dashboard_password):
             raise SettingsError("settings DASHBOARD_USER and DASHBOARD_PASSWORD must be given together")
         for name in (

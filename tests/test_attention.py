@@ -184,7 +184,8 @@ def test_a_failed_job_without_a_record_is_listed_and_requeued(inbound):
             "totals_mismatch",
         ),
         (
-            "it cannot be mapped to the POS: order 12 names no base currency (base_currency_code); the POS books in EUR",
+            "it cannot be mapped to the POS: order 12 names no base currency (base_currency_code);"
+            " the POS books in EUR",
             "currency_mismatch",
         ),
         ("Magento did not give it: Magento answered 404", "magento_refused"),
