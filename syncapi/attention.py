@@ -51,6 +51,8 @@ KINDS = (*LINK_ENTITIES, *runs_store.RUN_KINDS, KIND_JOB)
 #: A duration for `older_than`: a whole number with a unit (s, m, h, d), or seconds alone.
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: Longest `older_than` worth comparing: nothing the service holds is older; a longer one means the same.
+MAX_OLDER_THAN = timedelta(days=36500)
 
 StartSync = Callable[..., StartedRun]
 
@@ -84,7 +86,8 @@ def parse_older_than(text: str | None) -> timedelta | None:
     found = _DURATION.match(str(text))
     if not found:
         raise ValueError(f"older_than must be a whole number with a unit s, m, h or d (e.g. 2h), got {text!r}")
-    return timedelta(seconds=int(found.group(1)) * _UNIT_S[found.group(2)])
+    seconds = int(found.group(1)) * _UNIT_S[found.group(2)]
+    return min(timedelta(seconds=seconds), MAX_OLDER_THAN)
 
 
 def items(

@@ -54,6 +54,7 @@ def test_a_failed_order_is_listed_with_its_code_and_sentence_then_fixed_and_retr
     assert attention(inbound, "?kind=invoice") == []
     assert attention(inbound, "?older_than=1d") == []
     assert len(attention(inbound, "?older_than=0")) == 1
+    assert attention(inbound, "?older_than=999999999d") == []  # longer than any date: nothing, not an error
 
     inbound.add_product("WEB-TEE-RED-M")
     response = inbound.api_post("/api/v1/attention/link-order-4711/retry")
