@@ -9,6 +9,7 @@ from flask import Flask
 
 from syncapi import (
     api,
+    console,
     dashboard,
     errors,
     headers,
@@ -55,6 +56,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     state_cli.init_app(app)
     api.init_app(app)
     dashboard.init_app(app)
+    console.init_app(app)
     metrics_view.init_app(app)
     magento_cli.init_app(app)
     sync_cli.init_app(app)
