@@ -1,5 +1,5 @@
 # One image for every process: the default command is the web process; run the worker and the cron process
-# from the same image with another command (see docker-compose.yml and the README's "Deployment"):
+# from the same image with another command (see docker-compose.yml and docs/deployment.md#the-pieces):
 #   docker run … syncapi                                   web:    gunicorn wsgi:app
 #   docker run … syncapi python -m syncapi.worker          worker: inbound outbound default
 #   docker run … syncapi python -m syncapi.cron            cron:   exactly one

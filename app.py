@@ -17,18 +17,18 @@ from syncapi import (
     home,
     logs,
     metrics_view,
-    personal_data,
     services,
-    sync_cli,
-    webhook_cli,
     webhooks,
 )
+from syncapi.commands import forget as forget_commands
+from syncapi.commands import magento as magento_commands
+from syncapi.commands import pos as pos_commands
+from syncapi.commands import state as state_commands
+from syncapi.commands import sync as sync_commands
+from syncapi.commands import webhook as webhook_commands
 from syncapi.config import Settings, load_settings
-from syncapi.magento import cli as magento_cli
-from syncapi.pos import cli as pos_cli
-from syncapi.state import cli as state_cli
 
-#: Largest operator API body accepted, in bytes (a JSON 413 above it; webhooks allow more: README "Answers").
+#: Largest operator API body accepted, in bytes (a JSON 413 above it; webhooks allow more: docs/reference.md#answers).
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -37,29 +37,24 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, instance_relative_config=True)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.config["SETTINGS"] = settings
     app.json.sort_keys = False
     logs.configure(settings)
 
-    svc = services.install(services.Services(settings))
-    app.extensions["services"] = svc
-    app.extensions["queues"] = svc.queues
-    app.extensions["pos_engine"] = svc.pos_engine
-    app.extensions["state_engine"] = svc.state_engine
+    services.attach(app, services.install(services.Services(settings)))
 
     errors.init_app(app)
     headers.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
-    pos_cli.init_app(app)
+    pos_commands.init_app(app)
     webhooks.init_app(app)
-    state_cli.init_app(app)
+    state_commands.init_app(app)
     api.init_app(app)
     dashboard.init_app(app)
     console.init_app(app)
     metrics_view.init_app(app)
-    magento_cli.init_app(app)
-    sync_cli.init_app(app)
-    personal_data.init_app(app)
-    webhook_cli.init_app(app)
+    magento_commands.init_app(app)
+    sync_commands.init_app(app)
+    forget_commands.init_app(app)
+    webhook_commands.init_app(app)
     return app

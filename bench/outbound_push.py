@@ -309,9 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         from syncapi.pos import migrate
         from syncapi.state import upgrade
 
-        migrate.upgrade(app.extensions["pos_engine"])
-        upgrade(app.extensions["state_engine"])
-        engine = app.extensions["pos_engine"]
+        migrate.upgrade(app.extensions["services"].pos_engine)
+        upgrade(app.extensions["services"].state_engine)
+        engine = app.extensions["services"].pos_engine
         generate_catalogue(engine, args.products)
         # The baseline's products live in a POS of their own: the service's push never sees them.
         naive_engine = db.engine_for(f"sqlite:///{tmp / 'naive.db'}")
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"full push: {full_s:.1f} s, run {run.status} {run.counts}, calls {dict(calls.counts)}", flush=True)
         if run.status != "succeeded":
             print(f"  errors: {[(e.key, e.message) for e in run.errors[:5]]}")
-        naive_s = naive_push(app.config["SETTINGS"], naive_engine, sample)
+        naive_s = naive_push(app.extensions["services"].settings, naive_engine, sample)
         naive_total_s = naive_s / len(sample) * args.products
         speedup = naive_total_s / full_s
         print(
@@ -364,9 +364,9 @@ def main(argv: list[str] | None = None) -> int:
             large_url = f"sqlite:///{tmp / 'large.db'}"
             large_settings = settings_for(args.redis_url, large_url, magento_url, args.concurrency)
             app = create_app(large_settings)
-            migrate.upgrade(app.extensions["pos_engine"])
-            upgrade(app.extensions["state_engine"])
-            engine = app.extensions["pos_engine"]
+            migrate.upgrade(app.extensions["services"].pos_engine)
+            upgrade(app.extensions["services"].state_engine)
+            engine = app.extensions["services"].pos_engine
             generated = time.perf_counter()
             skus = generate_catalogue(engine, args.large, prefix="L", age=timedelta(hours=1))
             print(f"large catalogue: {args.large} products in {time.perf_counter() - generated:.0f} s", flush=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from rq import get_current_job
 from rq.job import Job
@@ -49,27 +50,27 @@ RUN_KIND_OF_ENTITY = {
 
 def import_order(order_id: int) -> dict:
     """Import Magento order `order_id`: a POS sale once its state is in ORDER_WRITE_STATES, else pending."""
-    return _import(ENTITY_ORDER, order_id)
+    return _import(ENTITY_ORDER, order_id, Importer.import_order)
 
 
 def import_invoice(invoice_id: int) -> dict:
     """Import Magento invoice `invoice_id` as a POS invoice with its payment."""
-    return _import(ENTITY_INVOICE, invoice_id)
+    return _import(ENTITY_INVOICE, invoice_id, Importer.import_invoice)
 
 
 def import_creditmemo(creditmemo_id: int) -> dict:
     """Import Magento credit memo `creditmemo_id` as a POS credit note with its refund."""
-    return _import(ENTITY_CREDITMEMO, creditmemo_id)
+    return _import(ENTITY_CREDITMEMO, creditmemo_id, Importer.import_creditmemo)
 
 
 def import_customer(customer_id: int) -> dict:
     """Create Magento customer `customer_id` in the POS, or link the POS customer with the same email."""
-    return _import(ENTITY_CUSTOMER, customer_id)
+    return _import(ENTITY_CUSTOMER, customer_id, Importer.import_customer)
 
 
 def import_category(category_id: int) -> dict:
     """Create Magento category `category_id` in the POS, or link the POS category it matches."""
-    return _import(ENTITY_CATEGORY, category_id)
+    return _import(ENTITY_CATEGORY, category_id, Importer.import_category)
 
 
 #: The import job of each entity: what the webhooks (`syncapi.webhooks.events`) and the reconcile queue.
@@ -93,7 +94,8 @@ def importer_for(svc: services.Services) -> Importer:
     )
 
 
-def _import(entity: str, raw_id: object) -> dict:
+def _import(entity: str, raw_id: object, step: Callable[[Importer, int], ImportOutcome]) -> dict:
+    """Run `step` (an `Importer` method) on the record `raw_id` of `entity`, recording how it ended."""
     job = get_current_job()
     job_id = job.id if job is not None else None
     _give_back_retries(job)
@@ -107,7 +109,7 @@ def _import(entity: str, raw_id: object) -> dict:
     fields = {"job_id": job_id, "entity": entity, "magento_id": record_id}
     svc = services.current()
     try:
-        outcome: ImportOutcome = importer_for(svc).run(entity, record_id)
+        outcome = step(importer_for(svc), record_id)
     except PermanentImportError as exc:
         _stop_retries(job)
         _record_failure(svc, entity, record_id, exc.reason, will_retry=False, fields=fields, number=exc.number)

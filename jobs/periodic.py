@@ -5,7 +5,7 @@
 `rq cron jobs/schedule.py`. Each entry only fans out: it starts a run, which enqueues an ordinary job carrying
 the project's retry options (rq's cron has no retry of its own). A tick while the previous scheduled run of the
 same kind is still waiting joins it instead of queueing a second one. Intervals come from the settings
-(README, "Settings").
+(docs/configuration.md#settings-users-set).
 """
 
 from __future__ import annotations

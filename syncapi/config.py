@@ -166,7 +166,7 @@ def _setting(env: str, default: Any = None, parse: Callable[[str], Any] = _text,
 class Settings:
     """The service's settings; build with `Settings.from_env()`."""
 
-    # The settings users set (README, "Settings").
+    # The settings users set (docs/configuration.md#settings-users-set).
     redis_url: str = _setting("REDIS_URL", "redis://localhost:6379/0")
     pos_database_url: str = _setting("POS_DATABASE_URL", "sqlite:///instance/pos.db")
     magento_base_url: str | None = _setting("MAGENTO_BASE_URL")
@@ -197,7 +197,7 @@ class Settings:
     pos_currency: str | None = _setting("POS_CURRENCY", None, _currency_code)
     alert_webhook_url: str | None = _setting("ALERT_WEBHOOK_URL")
 
-    # The service's own settings (documented in the README).
+    # The service's own settings (docs/configuration.md#the-services-own-settings).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))
     state_database_url: str | None = _setting(
         "STATE_DATABASE_URL", None, doc="where the service keeps links, runs and hashes; default POS_DATABASE_URL"

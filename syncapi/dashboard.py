@@ -22,6 +22,7 @@ import rq_dashboard
 from flask import current_app, request
 from rq_dashboard.web import setup_rq_connection
 
+from syncapi import services
 from syncapi.errors import error_response
 
 URL_PREFIX = "/rq"
@@ -43,7 +44,7 @@ def init_app(app) -> None:
     """Mount rq-dashboard at /rq on `app`, guarded by basic auth."""
     app.config.from_object(rq_dashboard.default_settings)
     # rq-dashboard 0.9 indexes this setting: a plain string would be read character by character.
-    app.config["RQ_DASHBOARD_REDIS_URL"] = [app.config["SETTINGS"].redis_url]
+    app.config["RQ_DASHBOARD_REDIS_URL"] = [services.of_app(app).settings.redis_url]
     setup_rq_connection(app)
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=URL_PREFIX)
     app.before_request(_guard)
@@ -54,7 +55,7 @@ def _guard():
     if request.blueprint != BLUEPRINT_NAME:
         return None
 
-    settings = current_app.config["SETTINGS"]
+    settings = services.of_app(current_app).settings
     if not (settings.dashboard_user and settings.dashboard_password):
         if settings.development:
             return _same_site_only()

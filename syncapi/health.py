@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from syncapi import db
+from syncapi import db, services
 
 bp = Blueprint("health", __name__)
 
@@ -20,13 +20,13 @@ def readyz():
     """200 when every dependency answers, else 503 with what failed."""
     checks = {}
     try:
-        current_app.extensions["queues"].ping()
+        services.of_app(current_app).queues.ping()
         checks["redis"] = {"ok": True}
     except Exception as exc:  # any failure is the answer, not an error of this view
         checks["redis"] = {"ok": False, "error": str(exc)}
-    engines = {"pos_database": current_app.extensions["pos_engine"]}
-    if current_app.extensions["state_engine"] is not engines["pos_database"]:
-        engines["state_database"] = current_app.extensions["state_engine"]
+    engines = {"pos_database": services.of_app(current_app).pos_engine}
+    if services.of_app(current_app).state_engine is not engines["pos_database"]:
+        engines["state_database"] = services.of_app(current_app).state_engine
     for name, engine in engines.items():
         try:
             db.ping(engine)

@@ -13,6 +13,8 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app
 from markupsafe import escape
 
+from syncapi import services
+
 bp = Blueprint("home", __name__)
 
 #: The checkout's user documentation (absent from an install without it: its links are then left out).
@@ -47,7 +49,7 @@ def _item(label: str, href: str, what: str) -> str:
 @bp.get("/")
 def index():
     """The start page."""
-    settings = current_app.config["SETTINGS"]
+    settings = services.of_app(current_app).settings
     links = "\n".join(_item(*link) for link in LINKS)
     docs = "\n".join(_item(name, f"/docs/{name}", "user documentation") for name in _docs())
     mode = "development (make run)" if settings.development else "production"

@@ -130,6 +130,11 @@ def _url_password(url: str | None) -> str | None:
     return userinfo.split(":", 1)[1] or None
 
 
+#: Loggers whose info lines tell an operator nothing: alembic names every plugin it sets up each time the
+#: health checks read a schema revision. They still log warnings, and everything under LOG_LEVEL=DEBUG.
+QUIET_LOGGERS = ("alembic.runtime.plugins",)
+
+
 def configure(settings, stream=None) -> None:
     """Send all logging to `stream` (stdout) as JSON lines at the configured level, secrets masked."""
     handler = logging.StreamHandler(stream or sys.stdout)
@@ -142,6 +147,8 @@ def configure(settings, stream=None) -> None:
     handler._syncapi = True
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
 
 
 def log_startup(settings, process: str) -> None:

@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from rq.registry import FailedJobRegistry
 
+from syncapi import services
 from syncapi.metrics import COUNTERS, HISTOGRAMS, Histogram, warn
 from syncapi.services import Services
 from syncapi.state.run_history import last_completed
@@ -118,6 +119,6 @@ def metrics_view():
 def init_app(app) -> None:
     """Serve `/metrics` for `app`, collecting from its services."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ServiceCollector(app.extensions["services"]))
+    registry.register(ServiceCollector(services.of_app(app)))
     app.extensions["metrics_registry"] = registry
     app.register_blueprint(bp)

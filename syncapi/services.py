@@ -13,15 +13,19 @@ by a worker that did not install one, such as a plain `rq worker`).
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from syncapi import db, queues
-from syncapi.config import Settings
+from syncapi.config import Settings, load_settings
 from syncapi.magento.client import MagentoClient, client_for
 from syncapi.metrics import Metrics
 from syncapi.pos import gateway_for
 from syncapi.pos.gateway import PosGateway
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 class Services:
@@ -62,8 +66,28 @@ def install(services: Services) -> Services:
     return services
 
 
+def current_settings() -> Settings:
+    """This process's settings: its installed `Services`' own, else read from the environment (nothing built)."""
+    return _current.settings if _current is not None else load_settings()
+
+
 def current() -> Services:
     """This process's services, built from the environment the first time if the process installed none."""
     if _current is None:
         return install(Services(Settings.from_env()))
     return _current
+
+
+#: The one entry a Flask app keeps for the service in `app.extensions`: its `Services`.
+APP_EXTENSION = "services"
+
+
+def attach(app: Flask, services: Services) -> Services:
+    """Keep `services` with `app`, where its views and commands find them with `of_app`."""
+    app.extensions[APP_EXTENSION] = services
+    return services
+
+
+def of_app(app: Flask) -> Services:
+    """The `Services` of the Flask `app` (in a view or command: `of_app(current_app)`)."""
+    return app.extensions[APP_EXTENSION]

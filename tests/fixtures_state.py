@@ -23,5 +23,5 @@ def state_engine(database_url):
 @pytest.fixture
 def app_with_state(app):
     """`app` with the sync_* tables created in its state database."""
-    upgrade(app.extensions["state_engine"])
+    upgrade(app.extensions["services"].state_engine)
     return app

@@ -1,4 +1,4 @@
-"""The operator API (README, "Operator API") against real Redis, RQ and the state database."""
+"""The operator API (docs/reference.md#operator-api) against real Redis, RQ and the state database."""
 
 from __future__ import annotations
 
@@ -233,7 +233,7 @@ def test_sync_refuses_bodies_that_are_not_json(api, svc):
 
 def test_sync_without_redis_is_503_and_leaves_no_queued_run(redis, tmp_path):
     application = create_app(base_settings(tmp_path, REDIS_URL="redis://127.0.0.1:1/0"))
-    engine = application.extensions["state_engine"]
+    engine = application.extensions["services"].state_engine
     upgrade(engine)
     try:
         response = application.test_client().post("/api/v1/sync/products", headers=AUTH, json={"full": True})
@@ -251,7 +251,7 @@ def test_sync_without_redis_is_503_and_leaves_no_queued_run(redis, tmp_path):
 def test_sync_without_the_state_tables_is_503(app, redis):
     # No `state init` yet: the state database answers, but without its tables; say what to do.
     _is_error(app.test_client().post("/api/v1/sync/products", headers=AUTH), 503, "flask --app app state init")
-    assert all(len(queue) == 0 for queue in app.extensions["queues"])
+    assert all(len(queue) == 0 for queue in app.extensions["services"].queues)
 
 
 def test_api_without_the_state_database_is_503(redis, tmp_path):

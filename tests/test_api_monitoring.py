@@ -170,7 +170,7 @@ def test_dashboard_refuses_without_the_credentials(make_app, headers, path):
 
 def test_dashboard_accepts_the_credentials(make_app, redis):
     application = make_app(DASHBOARD_USER="ops", DASHBOARD_PASSWORD=DASHBOARD_PASSWORD)
-    application.extensions["queues"].enqueue(QUEUE_INBOUND, noop, 1, job_id="visible-1")
+    application.extensions["services"].queues.enqueue(QUEUE_INBOUND, noop, 1, job_id="visible-1")
     client = application.test_client()
     page = client.get("/rq/", headers=_basic("ops", DASHBOARD_PASSWORD))
     assert page.status_code == 200
@@ -181,8 +181,8 @@ def test_dashboard_accepts_the_credentials(make_app, redis):
 
 def test_dashboard_refuses_actions_from_other_sites_even_with_credentials(make_app, redis):
     application = make_app(DASHBOARD_USER="ops", DASHBOARD_PASSWORD=DASHBOARD_PASSWORD)
-    queue = application.extensions["queues"][QUEUE_INBOUND]
-    application.extensions["queues"].enqueue(QUEUE_INBOUND, noop, 1, job_id="kept-1")
+    queue = application.extensions["services"].queues[QUEUE_INBOUND]
+    application.extensions["services"].queues.enqueue(QUEUE_INBOUND, noop, 1, job_id="kept-1")
     client = application.test_client()
     login = _basic("ops", DASHBOARD_PASSWORD)
     cross = {**login, "Sec-Fetch-Site": "cross-site"}

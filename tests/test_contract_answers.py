@@ -1,6 +1,6 @@
-"""Answers the outside contract and the README promise, checked through the app: every error anywhere is
-`{"error": "<HTTP phrase>", "message": ...}`, an operator API body that is not JSON is told apart from one not
-sent as JSON, and `SYNCAPI_DOTENV` names the settings file read."""
+"""Answers the outside contract (docs/reference.md) and docs/configuration.md's promises, checked through the
+app: every error anywhere is `{"error": "<HTTP phrase>", "message": ...}`, an operator API body that is not JSON
+is told apart from one not sent as JSON, and `SYNCAPI_DOTENV` names the settings file read."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def signed(body: bytes, content_type: str | None = "application/json") -> dict:
 @pytest.fixture
 def client(app):
     """The test client of an app whose own tables exist, so the API answers its real errors."""
-    upgrade(app.extensions["state_engine"])
+    upgrade(app.extensions["services"].state_engine)
     return app.test_client()
 
 

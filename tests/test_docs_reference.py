@@ -5,20 +5,29 @@ Procfile and the job paths RQ stores. A change on either side that the other doe
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
+import inspect
 import os
 import re
 import subprocess
 import sys
+import textwrap
 import tomllib
+import types
 from pathlib import Path
 
 import click
 import pytest
+from flask import abort, jsonify
 from flask.cli import FlaskGroup
 
+from jobs import periodic
+from jobs.dispatch import JOBS
+from jobs.inbound import IMPORT_JOBS
 from syncapi.config import Settings
+from syncapi.errors import error_response
 from syncapi.pos.models import PosBase
 from tests.conftest import base_settings
 
@@ -229,12 +238,106 @@ def test_the_status_codes_of_the_operator_api_are_those_its_openapi_document_dec
     assert api_rows <= set(declared), f"documented API routes the document lacks: {sorted(api_rows - set(declared))}"
 
 
-def test_the_webhook_routes_answer_the_codes_of_the_answers_table():
-    answers = table("Answers", "answer")
-    from_answers = {int(code) for row in answers for code in _STATUS.findall(row["answer"])}
-    for methods, path, statuses in route_rows():
-        if "POST" in methods and path.startswith("/webhooks/"):
-            assert statuses == from_answers, f"{path}: route table {sorted(statuses)}, answers {sorted(from_answers)}"
+def _named(node: ast.expr, scope: dict):
+    """What a name or a dotted name (`adobe.verify`, `HTTPStatus.OK`) is in a module's globals; None otherwise."""
+    if isinstance(node, ast.Name):
+        return scope.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _named(node.value, scope)
+        if isinstance(base, (types.ModuleType, type)):
+            return getattr(base, node.attr, None)
+    return None
+
+
+def _statuses(node: ast.expr | None, scope: dict) -> set[int]:
+    """The HTTP statuses an expression can be: a number, a constant naming one, either side of `a if c else b`."""
+    if isinstance(node, ast.IfExp):
+        return _statuses(node.body, scope) | _statuses(node.orelse, scope)
+    value = node.value if isinstance(node, ast.Constant) else _named(node, scope) if node is not None else None
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+        return {int(value)}
+    return set()
+
+
+def answered_statuses(view, _seen: set | None = None) -> set[int]:
+    """Every status a view can answer, read from its code and that of the service's functions it calls: the
+    status of each `error_response(...)`, `abort(...)` and exception built with one (`WebhookRejectedError(401,
+    ...)`), of each `return body, status`, and 200 for a bare `return jsonify(...)`."""
+    seen = _seen if _seen is not None else set()
+    seen.add(view)
+    scope = view.__globals__
+    found = set()
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(view)))):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) >= 2:
+            found |= _statuses(node.value.elts[1], scope)
+        elif isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+            found |= {200} if _named(node.value.func, scope) is jsonify else set()
+        if not isinstance(node, ast.Call):
+            continue
+        called = _named(node.func, scope)
+        if called in (error_response, abort) or (isinstance(called, type) and issubclass(called, BaseException)):
+            status = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "status"), None)
+            found |= _statuses(status, scope)
+        elif (
+            isinstance(called, types.FunctionType)
+            and called not in seen
+            and (called.__module__.startswith("syncapi.") or called.__module__ == view.__module__)
+        ):
+            found |= answered_statuses(called, seen)
+    return found
+
+
+def test_the_webhook_routes_answer_the_documented_codes_and_the_answers_table_lists_them(app):
+    """The codes each webhook route can answer come from its view's code; the route table and the Answers table
+    must list exactly those (a code the code gains or loses fails here)."""
+    answered = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/webhooks/"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                answered[(method, normalised(rule.rule))] = answered_statuses(app.view_functions[rule.endpoint])
+    assert answered, "no webhook routes"
+    documented = {
+        (method, path): statuses
+        for methods, path, statuses in route_rows()
+        if path.startswith("/webhooks/")
+        for method in methods
+    }
+    assert set(documented) == set(answered), f"webhook routes differ: {sorted(set(documented) ^ set(answered))}"
+    for key, statuses in answered.items():
+        assert documented[key] == statuses, f"{key}: documented {sorted(documented[key])}, answered {sorted(statuses)}"
+    from_answers = {int(code) for row in table("Answers", "answer") for code in _STATUS.findall(row["answer"])}
+    posted = set().union(*(statuses for (method, _), statuses in answered.items() if method == "POST"))
+    assert from_answers == posted, f"the Answers table lists {sorted(from_answers)}, the code answers {sorted(posted)}"
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+_GONE = 410
+
+
+def _answers_with_a_helper(flag: int):
+    if flag == 1:
+        raise _Refused(451, "not here")
+    if flag == 2:
+        abort(_GONE)
+    return _answers_directly(flag)
+
+
+def _answers_directly(flag: int):
+    if flag == 3:
+        return error_response(status=409, message="again")
+    if flag == 4:
+        return jsonify(ok=True)
+    return jsonify(ok=False), 201 if flag else 204
+
+
+def test_the_status_reader_finds_every_way_a_view_answers():
+    assert answered_statuses(_answers_directly) == {409, 200, 201, 204}
+    assert answered_statuses(_answers_with_a_helper) == {451, 410, 409, 200, 201, 204}
 
 
 def test_the_operator_api_table_names_every_api_route():
@@ -346,15 +449,60 @@ def test_the_processes_are_the_procfiles():
     assert documented == {name.strip(): command.strip() for name, command in procfile.items()}
 
 
+class _Registrar:
+    """Stands where the cron scheduler stands in `jobs.periodic.register_schedule`, keeping what it is given."""
+
+    def __init__(self):
+        self.registered = []
+
+    def register(self, func, queue_name, *args, **kwargs):
+        self.registered.append(func)
+
+
+def dotted_path(func) -> str:
+    """The path RQ stores for a job function."""
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def resolved(path: str):
+    module, function = path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), function, None)
+
+
+#: Old paths kept for one release, and the job each stands for. `syncapi.runs` names the same functions;
+#: `syncapi.personal_data` sits below `jobs` in the layers, so it keeps a function of its own that does the same.
+OLD_JOB_PATHS = {
+    "syncapi.runs.start_scheduled": periodic.start_scheduled,
+    "syncapi.runs.prune_history": periodic.prune_history,
+    "syncapi.personal_data.purge_personal_data": periodic.purge_personal_data,
+}
+OLD_PATHS_OF_THEIR_OWN = {"syncapi.personal_data.purge_personal_data"}
+
+
 def test_every_documented_job_path_imports():
-    """RQ finds a queued job by its dotted path: each one documented must resolve (an alias counts)."""
+    """RQ finds a queued job by its dotted path: the documented paths are exactly those of the functions the code
+    queues (the kinds of run, the imports, the cron schedule) and the old paths kept for work queued before an
+    upgrade, and each resolves."""
     rows = table("Jobs", "job")
     kinds = ("products", "stock", "prices", "categories", "customers")
     paths = [code.split("(")[0] for row in rows for code in codes(row["job"])]
+    documented = set()
     for path in paths:
         for expanded in [path.replace("<kind>", kind) for kind in kinds] if "<kind>" in path else [path]:
-            module, function = expanded.rsplit(".", 1)
-            assert callable(getattr(importlib.import_module(module), function, None)), f"{expanded} does not resolve"
+            assert callable(resolved(expanded)), f"{expanded} does not resolve"
+            documented.add(expanded)
+    registrar = _Registrar()
+    periodic.register_schedule(registrar, Settings())
+    assert len(registrar.registered) >= 3, "the schedule registered nothing"
+    queued = {dotted_path(func) for func in [*JOBS.values(), *IMPORT_JOBS.values(), *registrar.registered]}
+    for old, new in OLD_JOB_PATHS.items():
+        assert dotted_path(new) in queued, f"{old} stands for {dotted_path(new)}, which nothing queues any more"
+        func = resolved(old)
+        assert func is new or (old in OLD_PATHS_OF_THEIR_OWN and dotted_path(func) == old), f"{old} is not an alias"
+    code = queued | set(OLD_JOB_PATHS)
+    assert documented == code, (
+        f"documented, not queued: {sorted(documented - code)}; queued, not documented: {sorted(code - documented)}"
+    )
 
 
 # --- the readers of these tables ------------------------------------------------------------------------------

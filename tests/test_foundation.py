@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -213,12 +214,12 @@ def test_job_ids_are_rq_safe():
 
 
 def test_enqueue_sets_standard_options_and_deduplicates(app, redis):
-    queues = app.extensions["queues"]
+    queues = app.extensions["services"].queues
     first = queues.enqueue(QUEUE_INBOUND, record_call, "calls", "a", job_id="order-1")
     again = queues.enqueue(QUEUE_INBOUND, record_call, "calls", "b", job_id="order-1")
     assert (first.status, again.status) == ("queued", "duplicate")
     job = Job.fetch("order-1", connection=redis)
-    assert job.timeout == app.config["SETTINGS"].job_timeout_s
+    assert job.timeout == app.extensions["services"].settings.job_timeout_s
     assert job.failure_ttl and job.result_ttl and job.ttl
     assert job.failure_callback is not None
     SimpleWorker([queues[QUEUE_INBOUND]], connection=redis).work(burst=True)
@@ -230,7 +231,7 @@ def test_enqueue_sets_standard_options_and_deduplicates(app, redis):
 
 
 def test_enqueue_behind_a_running_job_queues_one_follow_up(app, redis):
-    queues = app.extensions["queues"]
+    queues = app.extensions["services"].queues
     queues.enqueue(QUEUE_INBOUND, record_call, "calls", "a", job_id="order-2")
     job = Job.fetch("order-2", connection=redis)
     job.set_status("started")
@@ -243,7 +244,7 @@ def test_enqueue_behind_a_running_job_queues_one_follow_up(app, redis):
 def test_enqueue_without_redis_raises(tmp_path, redis):
     application = create_app(base_settings(tmp_path, REDIS_URL="redis://127.0.0.1:1/0"))
     with pytest.raises(QueueUnavailableError, match=r"127\.0\.0\.1:1"):
-        application.extensions["queues"].enqueue(QUEUE_INBOUND, record_call, "k", "v", job_id="x-1")
+        application.extensions["services"].queues.enqueue(QUEUE_INBOUND, record_call, "k", "v", job_id="x-1")
 
 
 # --- processes ------------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ def _process_env(tmp_path) -> dict:
 
 
 def test_worker_process_runs_queued_jobs(app, redis, tmp_path):
-    app.extensions["queues"].enqueue(QUEUE_INBOUND, record_call, "calls", "from-worker", job_id="w-1")
+    app.extensions["services"].queues.enqueue(QUEUE_INBOUND, record_call, "calls", "from-worker", job_id="w-1")
     result = subprocess.run(
         [sys.executable, "-m", "syncapi.worker", "--burst", "inbound"],
         cwd=ROOT,
@@ -302,15 +303,25 @@ def test_cron_process_is_kept_single(redis, tmp_path):
             stderr=subprocess.STDOUT,
             text=True,
         )
-        time.sleep(3)
+        # Its start-up takes a while on a loaded machine: wait for it to say it is waiting, then check it stays so.
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(second.stdout), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 60
+        while not any("another cron process is scheduling" in line for line in lines) and time.monotonic() < deadline:
+            assert second.poll() is None, "".join(lines)
+            time.sleep(0.1)
+        assert any("another cron process is scheduling" in line for line in lines), "".join(lines)
+        time.sleep(1)
         assert second.poll() is None  # waiting, not scheduling and not crashed
         assert redis.get("syncapi:cron:lock") == owner
     finally:
         for process in (first, second):
             if process is not None:
                 process.send_signal(signal.SIGTERM)
-        outputs = [p.communicate(timeout=30)[0] for p in (first, second) if p is not None]
-    assert "another cron process is scheduling" in outputs[1]
+        first.communicate(timeout=30)
+        if second is not None:
+            second.wait(timeout=30)
 
 
 def test_gunicorn_serves_healthz(redis, tmp_path):

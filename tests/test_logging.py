@@ -3,6 +3,7 @@ record carries them: message, arguments, extra fields of any type, tracebacks.""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -80,6 +81,18 @@ def test_configure_twice_keeps_one_handler(settings, logged):
     logs.configure(settings, stream=logged)
     logging.getLogger("syncapi.test").warning("once")
     assert [e["message"] for e in lines(logged)] == ["once"]
+
+
+def test_alembic_plugin_chatter_is_kept_below_info(settings, logged):
+    """alembic names each plugin it sets up when a process first reads a schema revision: not an operator's line
+    (shown again under LOG_LEVEL=debug)."""
+    chatter = logging.getLogger("alembic.runtime.plugins")
+    assert chatter.isEnabledFor(logging.DEBUG)  # these settings log at debug
+    logs.configure(dataclasses.replace(settings, log_level="info"), stream=logged)
+    assert not chatter.isEnabledFor(logging.INFO)
+    chatter.info("setup plugin alembic.autogenerate.schemas")
+    chatter.warning("still shown")
+    assert [(e["logger"], e["message"]) for e in lines(logged)] == [("alembic.runtime.plugins", "still shown")]
 
 
 def test_secrets_in_the_message_and_its_arguments_are_masked(logged):

@@ -61,11 +61,11 @@ def logged_app(redis, secret_settings):
     """The app with its state tables, logging at DEBUG through the real JSON handler into a buffer."""
     application = create_app(secret_settings)
     application.config["TESTING"] = True
-    upgrade(application.extensions["state_engine"])
+    upgrade(application.extensions["services"].state_engine)
     buffer = io.StringIO()
-    logs.configure(application.config["SETTINGS"], stream=buffer)
+    logs.configure(application.extensions["services"].settings, stream=buffer)
     yield application, buffer
-    logs.configure(application.config["SETTINGS"])
+    logs.configure(application.extensions["services"].settings)
     db.dispose_all()
     services._current = None
 

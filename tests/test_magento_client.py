@@ -376,5 +376,5 @@ def test_concurrent_calls_share_one_client(magento, magento_client):
 def test_jobs_get_one_client_per_process(app):
     client = services.current().magento
     assert client is services.current().magento
-    assert client.base_url == app.config["SETTINGS"].magento_base_url
+    assert client.base_url == app.extensions["services"].settings.magento_base_url
     assert isinstance(client, MagentoClient)

@@ -3,15 +3,18 @@ linked by email, and updated by merging, so what only Magento holds is never era
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from sandbox import seed as sandbox_seed
 from syncapi.magento import customers as magento_customers
 from syncapi.magento.client import client_for
+from syncapi.outbound import mapping
+from syncapi.outbound.delta import HASH_CATEGORIES, hash_of
 from syncapi.pos import models as m
 from syncapi.pos.gateway import CategoryIn, iter_batches
-from syncapi.state import get_link
+from syncapi.state import get_hashes, get_link, put_hashes
+from syncapi.state.migrate import VERSION_TABLE, upgrade
 from tests.fixtures_magento import FAST_RETRIES
 from tests.fixtures_pos import add_rows
 
@@ -62,6 +65,38 @@ def test_the_category_tree_is_created_parents_first_and_ids_stored_back(outbound
     assert magento.state("categories")[str(tops.magento_id)]["values"]["all"]["name"] == "Tops & Tees"
     belts = next(c for c in pos_categories(outbound).values() if c.name == "Belts")
     assert magento.state("categories")[str(belts.magento_id)]["parent_id"] == pos[tops.parent_id].magento_id
+
+
+def test_category_hashes_kept_before_revision_0003_cost_nothing_after_the_upgrade(outbound, magento):
+    """Before state revision 0003 a category's hash row also held its Magento id; the upgrade folds the id into
+    the hash, so the id lives in the POS alone and the first push after the upgrade reads and writes nothing."""
+    outbound.seed_demo()
+    assert outbound.push("categories").counts["created"] == 12
+    pos = pos_categories(outbound)
+    engine = outbound.svc.state_engine
+    stored = get_hashes(engine, HASH_CATEGORIES, [str(pos_id) for pos_id in pos])
+    assert len(stored) == 12 and all(magento_id is None for _hash, magento_id in stored.values())
+
+    def parent_magento_id(category) -> int:
+        return sandbox_seed.DEFAULT_CATEGORY_ID if category.parent_id is None else pos[category.parent_id].magento_id
+
+    old_rows = {
+        str(c.id): (hash_of(mapping.category_hash_input(c.name, parent_magento_id(c))), c.magento_id)
+        for c in pos.values()
+    }
+    put_hashes(engine, HASH_CATEGORIES, old_rows)  # as revision 0002 kept them
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0002'"))  # noqa: S608 - a constant
+    assert upgrade(engine) == "0003"
+
+    assert get_hashes(engine, HASH_CATEGORIES, list(old_rows)) == stored
+    magento.requests(clear=True)
+    assert outbound.push("categories", full=True).counts["unchanged"] == 12
+    requests = magento.requests(clear=True)
+    # Only the store's root category is read (once a run); no category is read again or written.
+    assert [(e["method"], e["template"]) for e in requests if "categories" in e["template"]] == [
+        ("GET", "/V1/categories")
+    ]
 
 
 def test_a_category_that_came_from_magento_costs_no_write(outbound, magento):

@@ -285,7 +285,7 @@ def test_failed_jobs_expire_within_the_retention(app_settings, redis, tmp_path):
 
     for days, expected in ((3, 3 * 24 * 3600), (30, FAILURE_TTL_S)):
         application = create_app({**app_settings, "PERSONAL_DATA_DAYS": days})
-        assert application.extensions["queues"].job_options("x")["failure_ttl"] == expected
+        assert application.extensions["services"].queues.job_options("x")["failure_ttl"] == expected
         db.dispose_all()
         services._current = None
 
@@ -302,7 +302,7 @@ def test_the_cron_schedule_purges_personal_data(app):
 
     from rq.cron import CronScheduler
 
-    scheduler = CronScheduler(connection=app.extensions["queues"].connection)
+    scheduler = CronScheduler(connection=app.extensions["services"].queues.connection)
     scheduler.load_config_from_file(str(Path(__file__).resolve().parents[1] / "jobs" / "schedule.py"))
     [purge] = [job for job in scheduler.get_jobs() if job.func is periodic.purge_personal_data]
     assert purge.interval == 6 * 3600 and purge.queue_name == QUEUE_DEFAULT

@@ -240,8 +240,8 @@ def test_the_process_gateway_is_built_once_from_its_settings(app):
     svc = app.extensions["services"]
     gateway = svc.pos
     assert isinstance(gateway, SqlPosGateway) and isinstance(gateway, PosGateway)
-    assert gateway.location_code == app.config["SETTINGS"].pos_location_code
-    assert gateway.engine is app.extensions["pos_engine"]
+    assert gateway.location_code == app.extensions["services"].settings.pos_location_code
+    assert gateway.engine is app.extensions["services"].pos_engine
     assert svc.pos is gateway
 
 

@@ -123,7 +123,7 @@ def test_pos_init_command_creates_then_reports_up_to_date(app):
     second = runner.invoke(args=["pos", "init"])
     assert second.exit_code == 0, second.output
     assert f"up to date (revision {migrate.head_revision()})" in second.output
-    assert migrate.current_revision(app.extensions["pos_engine"]) == migrate.head_revision()
+    assert migrate.current_revision(app.extensions["services"].pos_engine) == migrate.head_revision()
 
 
 # --- revision 0002: money columns, states, plain-SQL defaults -----------------------------------------------

@@ -142,7 +142,7 @@ def test_seed_command_needs_init_then_seeds_once_at_the_configured_location(app)
     seeded = runner.invoke(args=["pos", "seed", "--demo"])
     assert seeded.exit_code == 0, seeded.output
     assert f"{demo_sku_count()} products" in seeded.output and "STORE9" in seeded.output
-    engine = app.extensions["pos_engine"]
+    engine = app.extensions["services"].pos_engine
     assert migrate.current_revision(engine) == migrate.head_revision()
     before = snapshot(engine)
     assert before["products"] == demo_sku_count()

@@ -36,7 +36,7 @@ def record_call(key: str, value: str) -> None:
 
 
 def test_the_job_is_stored_as_rqs_own_unique_enqueue_stores_it(app, redis):
-    queues = app.extensions["queues"]
+    queues = app.extensions["services"].queues
     meta = {"event": "sales.order.updated", "delivery_id": "d-1"}
     ours = queues.enqueue(QUEUE_INBOUND, import_order, 42, job_id="order-42", meta=meta)
     assert (ours.job_id, ours.status) == ("order-42", "queued")
@@ -66,7 +66,7 @@ def test_the_job_is_stored_as_rqs_own_unique_enqueue_stores_it(app, redis):
 def test_every_call_shape_is_stored_as_rq_stores_it_after_the_first(app, redis, func, args, kwargs, meta):
     """The shared part of a job's hash is built once per function: later jobs, with other arguments, other
     keywords and other metadata, must still be stored exactly as rq stores them."""
-    queues = app.extensions["queues"]
+    queues = app.extensions["services"].queues
     queues.enqueue(QUEUE_INBOUND, func, "first", "call", job_id="first")  # builds what later jobs share
     queues.enqueue(QUEUE_INBOUND, func, *args, job_id="ours", meta=meta, **kwargs)
     reference = Queue(QUEUE_INBOUND, connection=redis)
@@ -88,7 +88,7 @@ class Recorder:
 
 
 def test_a_bound_methods_object_travels_with_each_job(app, redis):
-    queues = app.extensions["queues"]
+    queues = app.extensions["services"].queues
     for name in ("first", "second"):
         queues.enqueue(QUEUE_INBOUND, Recorder(f"trace-{name}").record, name, job_id=name)
     Queue(QUEUE_INBOUND, connection=redis).enqueue(
@@ -101,7 +101,7 @@ def test_a_bound_methods_object_travels_with_each_job(app, redis):
 
 
 def test_deliveries_racing_for_one_record_queue_one_job_and_run_it_once(app, redis):
-    queues = app.extensions["queues"]
+    queues = app.extensions["services"].queues
     start = threading.Barrier(50)
     outcomes: list[str] = []
 
@@ -122,7 +122,7 @@ def test_deliveries_racing_for_one_record_queue_one_job_and_run_it_once(app, red
 
 
 def test_a_finished_job_is_replaced_and_a_running_one_gets_one_follow_up(app, redis):
-    queues = app.extensions["queues"]
+    queues = app.extensions["services"].queues
     queues.enqueue(QUEUE_INBOUND, record_call, "calls", "a", job_id="order-8")
     SimpleWorker([queues[QUEUE_INBOUND]], connection=redis).work(burst=True)
     assert queues.enqueue(QUEUE_INBOUND, record_call, "calls", "b", job_id="order-8").status == "queued"

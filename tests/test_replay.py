@@ -1,7 +1,7 @@
 """Replays are harmless: the same signed order delivery, sent again a day later (every Redis key that lives less
 than a day gone, so the job id no longer deduplicates it), is imported again from Magento's current state and
 changes nothing in the POS. The webhook has no time window to lean on: Mage-OS sends no timestamp and Adobe
-retries for 24 hours (docs/security.md, "Replayed deliveries")."""
+retries for 24 hours (docs/security.md#the-webhook-door)."""
 
 from __future__ import annotations
 

@@ -425,7 +425,7 @@ def test_gunicorn_logs_no_credentials(server, redis):
 
 def test_the_tripwire_sees_plain_comparisons(app):
     """The secrets of these tests are tripwires, and a plain comparison either way round trips them."""
-    settings = app.config["SETTINGS"]
+    settings = app.extensions["services"].settings
     for value in (settings.api_token, settings.webhook_secret, settings.dashboard_user, settings.dashboard_password):
         assert isinstance(value, Tripwire)
     Tripwire.compared.clear()
@@ -442,7 +442,7 @@ def fail_quoting_the_magento_token(order_id: int) -> None:
 
 
 def test_failed_jobs_listing_masks_credentials_in_exceptions(app, redis):
-    upgrade(app.extensions["state_engine"])
+    upgrade(app.extensions["services"].state_engine)
     svc = app.extensions["services"]
     svc.queues.enqueue("default", fail_quoting_the_magento_token, 7, job_id="quoting-7")
     SimpleWorker(["default"], connection=svc.redis).work(burst=True)

@@ -68,8 +68,8 @@ def test_upgrade_creates_the_tables_once_and_leaves_other_tables_alone(database_
         connection.execute(text("CREATE TABLE products (sku VARCHAR(64) PRIMARY KEY)"))
         connection.execute(text("INSERT INTO products (sku) VALUES ('A-1')"))
     assert current_revision(engine) is None
-    assert upgrade(engine) == head_revision() == "0003_attention"
-    assert upgrade(engine) == "0003_attention"  # idempotent
+    assert upgrade(engine) == head_revision() == "0004_attention"
+    assert upgrade(engine) == head_revision()  # idempotent
     names = set(inspect(engine).get_table_names())
     assert {"sync_links", "sync_runs", "sync_run_errors", "sync_watermarks", "sync_hashes", VERSION_TABLE} <= names
     with engine.connect() as connection:
@@ -106,7 +106,7 @@ def test_concurrent_upgrades_do_not_collide(database_url):
     for thread in threads:
         thread.join()
     assert failures == []
-    assert current_revision(engines[0]) == "0003_attention"
+    assert current_revision(engines[0]) == head_revision()
     for engine in engines:
         engine.dispose()
 
@@ -467,11 +467,11 @@ def test_state_init_command_is_idempotent(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["state", "init"])
     assert first.exit_code == 0, first.output
-    assert "upgraded from revision none to 0003_attention" in first.output
+    assert f"upgraded from revision none to {head_revision()}" in first.output
     second = runner.invoke(args=["state", "init"])
     assert second.exit_code == 0, second.output
-    assert "already at revision 0003_attention" in second.output
-    assert current_revision(app.extensions["state_engine"]) == "0003_attention"
+    assert f"already at revision {head_revision()}" in second.output
+    assert current_revision(app.extensions["services"].state_engine) == head_revision()
 
 
 def test_state_init_names_an_unreachable_database(redis, tmp_path):
@@ -482,7 +482,7 @@ def test_state_init_names_an_unreachable_database(redis, tmp_path):
 
 
 def test_state_prune_command(app_with_state):
-    engine = app_with_state.extensions["state_engine"]
+    engine = app_with_state.extensions["services"].state_engine
     run = create_run(engine, "stock", "schedule")
     finish_run(engine, run.run_id)
     result = app_with_state.test_cli_runner().invoke(args=["state", "prune", "--older-than-days", "0"])
@@ -497,9 +497,9 @@ def test_flask_state_init_from_the_shell(redis, tmp_path):
     command = [sys.executable, "-m", "flask", "--app", "app", "state", "init"]
     first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
-    assert "upgraded from revision none to 0003_attention" in first.stdout
+    assert f"upgraded from revision none to {head_revision()}" in first.stdout
     second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert "already at revision 0003_attention" in second.stdout
+    assert f"already at revision {head_revision()}" in second.stdout
     engine = db.make_engine(f"sqlite:///{tmp_path / 'pos.db'}")
-    assert current_revision(engine) == "0003_attention"
+    assert current_revision(engine) == head_revision()
     engine.dispose()

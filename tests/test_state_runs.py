@@ -86,7 +86,7 @@ def _enqueue_for(app, run_id: int, func, **kwargs) -> str:
 def retry_app(redis, tmp_path):
     """An app whose jobs are retried once (after the standard backoff)."""
     application = create_app(base_settings(tmp_path, JOB_MAX_RETRIES=1))
-    upgrade(application.extensions["state_engine"])
+    upgrade(application.extensions["services"].state_engine)
     yield application
     db.dispose_all()
     services._current = None

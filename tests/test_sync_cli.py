@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from syncapi import sync_cli as cli
+from syncapi.commands import sync as cli
 from syncapi.state import get_run, list_runs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import time
 import pytest
 from werkzeug.serving import make_server
 
-from syncapi.webhook_cli import default_web_url
+from syncapi.commands.webhook import default_web_url
 
 
 @pytest.fixture

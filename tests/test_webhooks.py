@@ -1,4 +1,4 @@
-"""Webhook intake (README, "Webhooks") through the Flask test client, against the real Redis and rq queue."""
+"""Webhook intake (docs/reference.md#webhooks) through the Flask test client, against the real Redis and rq queue."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from marshmallow import RAISE
 
 from jobs.dispatch import start_sync
 from jobs.inbound import IMPORT_JOBS
-from syncapi import attention
+from syncapi import attention, services
 from syncapi.api import common
 from syncapi.api.schemas import (
     AttentionItemSchema,
@@ -33,7 +33,7 @@ blp = common.blueprint(
 def list_items(query: dict):
     """What needs attention, oldest failure first: failed links, failing runs, failed jobs (dismissed ones left
     out until they fail again)."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     older_than = attention.parse_older_than(query.get("older_than"))
     found = attention.items(svc, kind=query.get("kind"), older_than=older_than, code=query.get("code"))
     return [item.as_dict() for item in found]
@@ -47,7 +47,7 @@ def list_items(query: dict):
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def retry_one(item_id: str):
     """Queue the item's work again (a record's import, a run of its kind, a failed job)."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     try:
         return attention.retry(svc, item_id, IMPORT_JOBS, start_sync)
     except attention.AttentionNotFoundError as exc:
@@ -65,7 +65,7 @@ def retry_one(item_id: str):
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def retry_like(body: dict):
     """Retry every item of one `code` (and `kind`, when given) that is not dismissed: "retry all like this"."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     return attention.retry_all(svc, body["code"], body.get("kind"), IMPORT_JOBS, start_sync)
 
 
@@ -81,7 +81,7 @@ def retry_like(body: dict):
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def dismiss(body: dict, item_id: str):
     """Hide the item, with a note saying why, until it fails again."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     try:
         done = attention.dismiss(svc, item_id, body["note"].strip())
     except attention.AttentionNotFoundError as exc:

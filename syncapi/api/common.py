@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
-from syncapi import jsonlimits
+from syncapi import jsonlimits, services
 from syncapi.errors import error_response, too_large_message
 from syncapi.queues import QueueUnavailableError
 from syncapi.state.migrate import current_revision, head_revision
@@ -96,7 +96,7 @@ def path_choice(name: str, values: tuple[str, ...], description: str) -> dict:
 
 def _authenticate():
     """401 unless `Authorization: Bearer <API_TOKEN>`; then 415 for a body that is not JSON."""
-    expected = current_app.config["SETTINGS"].api_token
+    expected = services.of_app(current_app).settings.api_token
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or not expected:
@@ -156,7 +156,7 @@ def _queue_unavailable(exc: Exception):
 def _database_unavailable(exc: Exception):
     log.warning("API answered 503: state database failed", extra={"error": str(exc).splitlines()[0]})
     try:
-        revision = current_revision(current_app.extensions["services"].state_engine)
+        revision = current_revision(services.of_app(current_app).state_engine)
     except Exception:
         revision = None  # the database does not answer at all
     else:

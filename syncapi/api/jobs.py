@@ -8,6 +8,7 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 
+from syncapi import services
 from syncapi.api import common
 from syncapi.api.schemas import FailedJobSchema, FailedJobsQuerySchema, RequeuedAllSchema, RequeuedSchema
 from syncapi.logs import SecretMaskFilter, secret_values
@@ -56,7 +57,7 @@ def list_failed(query: dict):
     queue_name = query.get("queue")
     if queue_name is not None and queue_name not in QUEUE_NAMES:
         abort(404, description=f"unknown queue {queue_name!r}; queues: {', '.join(QUEUE_NAMES)}")
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     found = []
     for registry in _registries(svc, queue_name):
         job_ids = registry.get_job_ids(0, query["limit"] - 1, desc=True)
@@ -73,7 +74,7 @@ def list_failed(query: dict):
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def retry_one(job_id: str):
     """Queue one failed job again (its run, if it carries one, goes back to queued)."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     for registry in _registries(svc):
         if job_id in registry:
             try:
@@ -92,7 +93,7 @@ def retry_one(job_id: str):
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def retry_all():
     """Queue every failed job again."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     done, skipped = [], []
     for registry in _registries(svc):
         for job_id in registry.get_job_ids():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app
 
+from syncapi import services
 from syncapi.api import common
 from syncapi.api.schemas import LinkSchema
 from syncapi.state.links import LINK_ENTITIES, get_link
@@ -26,7 +27,7 @@ def get(entity: str, magento_id: str):
         abort(404, description=f"unknown entity {entity!r}; known entities: {', '.join(LINK_ENTITIES)}")
     if not magento_id.strip() or len(magento_id) > MAGENTO_ID_LENGTH:
         abort(404, description=f"no {entity} with Magento id {magento_id!r} has been recorded")
-    link = get_link(current_app.extensions["services"].state_engine, entity, magento_id)
+    link = get_link(services.of_app(current_app).state_engine, entity, magento_id)
     if link is None:
         abort(404, description=f"no {entity} with Magento id {magento_id!r} has been recorded")
     return {

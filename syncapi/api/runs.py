@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app
 from marshmallow import RAISE
 
+from syncapi import services
 from syncapi.api import common
 from syncapi.api.schemas import RunSchema, RunsQuerySchema, RunSummarySchema
 from syncapi.run_lifecycle import refresh_run
@@ -44,7 +45,7 @@ def _as_dict(run: store.Run, with_errors: bool) -> dict:
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def get_run(run_id: int):
     """One run: status, counts and the errors it recorded."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     run = store.get_run(svc.state_engine, run_id)
     if run is None:
         abort(404, description=f"no run {run_id}")
@@ -60,6 +61,6 @@ def get_run(run_id: int):
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def list_runs(query: dict):
     """Runs newest first, optionally of one kind or status (`limit` 1 to 1000, default 50)."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     found = store.list_runs(svc.state_engine, kind=query.get("kind"), limit=query["limit"], status=query.get("status"))
     return [_as_dict(refresh_run(svc, run), with_errors=False) for run in found]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, current_app, url_for
 
 from jobs.dispatch import start_sync
+from syncapi import services
 from syncapi.api import common
 from syncapi.api.schemas import (
     ANNOUNCE_KINDS,
@@ -53,7 +54,7 @@ def start(body: dict, kind: str):
         abort(422, description="give either full or skus, not both")
     if kind == KIND_SALES and body["force"]:
         abort(422, description="force is not accepted for sales")
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     started = start_sync(svc, kind, TRIGGER_MANUAL, full=body["full"], keys=skus, force=body["force"])
     return _answer(started)
 
@@ -75,7 +76,7 @@ def pos_changes(body: dict):
     announced = {kind: body[kind] for kind in ANNOUNCE_KINDS if body.get(kind)}
     if not announced:
         abort(400, description=f"announce at least one key in one of: {', '.join(ANNOUNCE_KINDS)}")
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     # Every key is buffered before any run starts, so a failure half-way loses nothing: the POS retries
     # and repeated keys collapse in the buffer.
     for kind, keys in announced.items():

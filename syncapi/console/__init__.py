@@ -20,7 +20,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from jobs.dispatch import start_sync
 from jobs.inbound import IMPORT_JOBS
-from syncapi import attention
+from syncapi import attention, services
 from syncapi.problems import CODES
 
 #: The console's user and password under `make run` when DASHBOARD_USER / DASHBOARD_PASSWORD are not set.
@@ -43,7 +43,7 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
 
 def init_app(app) -> None:
     """Mount the console; its session key is derived from the secrets the service already holds."""
-    settings = app.config["SETTINGS"]
+    settings = services.of_app(app).settings
     material = f"{settings.dashboard_password or DEV_PASSWORD}\0{settings.api_token or ''}".encode()
     app.secret_key = hashlib.sha256(b"syncapi-console\0" + material).hexdigest()
     app.session_interface = ConsoleSessionInterface()
@@ -54,7 +54,7 @@ def init_app(app) -> None:
 
 
 def _credentials() -> tuple[str, str] | None:
-    settings = current_app.config["SETTINGS"]
+    settings = services.of_app(current_app).settings
     if settings.dashboard_user and settings.dashboard_password:
         return settings.dashboard_user, settings.dashboard_password
     return (DEV_USER, DEV_PASSWORD) if settings.development else None
@@ -126,7 +126,7 @@ def needs_attention():
         older_than = attention.parse_older_than(age)
     except ValueError as exc:
         abort(400, description=str(exc))
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     items = attention.items(svc, kind=kind, older_than=older_than)
     return render_template(
         "console/attention.html",
@@ -142,7 +142,7 @@ def needs_attention():
 @bp.post("/attention/<item_id>/retry")
 def retry(item_id: str):
     """Retry one item."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     try:
         done = attention.retry(svc, item_id, IMPORT_JOBS, start_sync)
     except attention.AttentionNotFoundError as exc:
@@ -156,7 +156,7 @@ def retry_all():
     code = request.form.get("code", "")
     if code not in CODES:
         abort(400, description=f"unknown code {code!r}")
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     done = attention.retry_all(svc, code, None, IMPORT_JOBS, start_sync)
     return redirect(url_for("console.needs_attention", notice=f"{done['count']} retried ({code})"))
 
@@ -167,7 +167,7 @@ def dismiss(item_id: str):
     note = request.form.get("note", "").strip()
     if not note:
         return redirect(url_for("console.needs_attention", notice="Say why in the note to dismiss."))
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     try:
         attention.dismiss(svc, item_id, note[:2000])
     except attention.AttentionNotFoundError as exc:

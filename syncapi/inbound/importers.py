@@ -80,7 +80,8 @@ class ImportOutcome:
 
 
 class Importer:
-    """Imports Magento records into the POS; one per process, shared by its jobs."""
+    """Imports Magento records into the POS over one Magento client, POS gateway and state database (a job builds
+    one over its process's `Services`)."""
 
     def __init__(
         self,
@@ -97,12 +98,6 @@ class Importer:
         self.write_states = tuple(write_states)
         #: `POS_CURRENCY`: records in another base currency are refused (None: any).
         self.pos_currency = pos_currency or None
-
-    def run(self, entity: str, magento_id: int) -> ImportOutcome:
-        """Import the Magento record `entity` `magento_id` (`import_order(7)` is `run("order", 7)`)."""
-        if entity not in ENTITIES:
-            raise ValueError(f"entity must be one of {', '.join(ENTITIES)}, got {entity!r}")
-        return getattr(self, f"import_{entity}")(magento_id)
 
     # --- orders --------------------------------------------------------------------------------------------
 

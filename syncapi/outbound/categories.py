@@ -56,6 +56,15 @@ def push_categories(ctx: PushContext, *, full: bool = False, keys: list[str] | N
     push_records(ctx, KIND, records, pusher.push, full=full, keys=pos_ids(ctx, keys, "category"), retry_ok=str.isdigit)
 
 
+def stored_hash(name: str, parent_magento_id: int, magento_id: int) -> str:
+    """What `sync_hashes` keeps for a pushed category: the hash of its body bound to the Magento id it was written
+    to, so a category whose Magento id changed in the POS is checked again. The id itself lives in the POS alone
+    (`categories.magento_id`); state revision 0003 moved the ids hashes kept before into this form."""
+    return hash_of(
+        {"body": hash_of(mapping.category_hash_input(name, parent_magento_id)), "magento_id": str(magento_id)}
+    )
+
+
 class CategoryPush:
     """Pushes categories; `tally` None when working for another kind's run (then failures are its errors)."""
 
@@ -119,34 +128,31 @@ class CategoryPush:
                 todo.append((category, parent_id))
             outcomes = self.ctx.map(lambda item: self._push_one(item[0], item[1], stored), todo)
             self.ctx.check_transient(outcome for outcome, _change in outcomes)
-            accepted = {}
+            accepted: dict[str, tuple[str, None]] = {}
+            links = []
             for (category, parent_id), (outcome, change) in zip(todo, outcomes, strict=True):
                 if not outcome.ok:
                     self._fail(category.id, outcome.error or "not written")
                     continue
                 magento_id = int(outcome.result)
                 self._magento_ids[category.id] = magento_id
-                accepted[str(category.id)] = (
-                    hash_of(mapping.category_hash_input(category.name, parent_id)),
-                    magento_id,
-                )
+                accepted[str(category.id)] = (stored_hash(category.name, parent_id, magento_id), None)
+                links.append((magento_id, LINK_SYNCED, str(category.id), None))
                 if self.tally is not None and category.id in in_run:
                     getattr(self.tally, change)(str(category.id))
             if accepted:
                 put_hashes(self.ctx.state_engine, HASH_CATEGORIES, accepted)
                 # The link answers "where did this Magento category go in the POS" for categories made by a push.
-                record_links(
-                    self.ctx.state_engine,
-                    LINK_CATEGORY,
-                    [(magento_id, LINK_SYNCED, pos_id, None) for pos_id, (_hash, magento_id) in accepted.items()],
-                )
+                record_links(self.ctx.state_engine, LINK_CATEGORY, links)
 
     def _push_one(self, category: Category, parent_id: int, stored: dict) -> tuple[Outcome, str]:
         """Write one category; `(outcome with the Magento id as result, "created"|"updated"|"unchanged")`."""
-        wanted = hash_of(mapping.category_hash_input(category.name, parent_id))
         previous = stored.get(str(category.id))
         if category.magento_id is not None:
-            if previous == (wanted, str(category.magento_id)) and not self.ctx.force:
+            unchanged = previous is not None and previous[0] == stored_hash(
+                category.name, parent_id, category.magento_id
+            )
+            if unchanged and not self.ctx.force:
                 return Outcome(True, category.magento_id), "unchanged"
             updated = self._update(category, parent_id)
             if updated is not None:

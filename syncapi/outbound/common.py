@@ -5,7 +5,7 @@ price endpoints refuse them one by one, so these pushes send only SKUs the produ
 Magento. A product that is not internet-active (and not pushed, with PUSH_INACTIVE_PRODUCTS off) is left out
 quietly. One that should be in Magento but is not yet is deferred, not failed: the product push sends the
 stock and prices of every product it creates, and when it ends the deferred SKUs get a run of their own
-(`syncapi.runs.requeue_deferred`), so a change read while the product was on its way is not lost. Deferred SKUs
+(`jobs.outbound.requeue_deferred`), so a change read while the product was on its way is not lost. Deferred SKUs
 wait in the state database until a run settles them (`syncapi.outbound.waiting`).
 """
 

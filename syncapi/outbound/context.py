@@ -1,7 +1,7 @@
 """What every push shares while it runs: settings, the POS gateway, the Magento client, a pool of threads for
 concurrent calls, the run's recorder and its tally, and the policy for Magento's errors.
 
-Error policy (the README's "POS → Magento" section says the same to operators):
+Error policy (docs/sync.md#pos--magento says the same to operators, under "Counts and errors"):
 - Magento refuses a record (4xx): that record fails with Magento's message; the run goes on and ends partial.
 - Magento cannot be reached or keeps answering 5xx/429 after the client's retries: the records involved fail
   like refused ones, unless Magento looks down, i.e. `MAX_TRANSIENT_FAILURES` records of the run failed that

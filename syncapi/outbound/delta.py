@@ -206,7 +206,7 @@ HASH_PRODUCT_ATTRIBUTES = "product_attributes"
 HASH_IMAGES = "images"
 HASH_PRICES = "prices"
 HASH_STOCK = "stock"
-#: Categories by POS id (magento_id: the category id).
+#: Categories by POS id (no magento_id: a category's Magento id lives in the POS, `categories.magento_id`).
 HASH_CATEGORIES = "categories"
 #: Customers by POS id (magento_id: the customer id).
 HASH_CUSTOMERS = "customers"

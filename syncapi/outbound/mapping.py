@@ -25,7 +25,7 @@ MAPPING_VERSION = 1
 TOP_LEVEL_FIELDS = ("name", "price", "status", "visibility", "weight")
 #: Of those, the ones that are numbers (custom attribute values are always strings).
 NUMERIC_TOP_LEVEL = frozenset({"price", "weight"})
-#: Magento codes of the POS columns (README, "POS → Magento"): colour goes to Magento's `color`.
+#: Magento codes of the POS columns (docs/sync.md#product-data-ownership): colour goes to Magento's `color`.
 CODE_NAME = "name"
 CODE_SHORT_DESCRIPTION = "short_description"
 CODE_DESCRIPTION = "description"

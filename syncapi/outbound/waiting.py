@@ -12,7 +12,7 @@ again]}`), so it survives a Redis restart and the watermark's cursor moving past
   keys failed goes to the watermark's retry list, as an incremental run's failures do.
 - Incremental runs (the schedule) read the waiting SKUs again with their retry keys, so a SKU whose product
   reached Magento by another way is sent on the next tick, with or without a product push.
-- The end of a product push queues a run (trigger `deferred`) for the waiting SKUs (`syncapi.runs.
+- The end of a product push queues a run (trigger `deferred`) for the waiting SKUs (`jobs.outbound.
   requeue_deferred`).
 - A SKU stops waiting and is counted failed (`waited_too_long`) once the runs queued by
   `MAX_PRODUCT_PUSHES` product pushes found its product still missing, or once it has waited

@@ -42,7 +42,7 @@ DEFAULT_BATCH_SIZE = 500
 #: Seconds by which a batch's checkpoint trails the newest row it read: longer than any POS write transaction
 #: (plus clock differences between the machines writing the POS), so late commits are read next run.
 COMMIT_SETTLE_S = 60.0
-#: What a web order's sale is tendered as (README, "The reference POS database").
+#: What a web order's sale is tendered as (docs/pos-gateway.md#the-reference-pos-database).
 TENDER_WEB_ORDERS = "web orders"
 #: Payment and refund method when the caller gives none.
 DEFAULT_PAYMENT_METHOD = "web"

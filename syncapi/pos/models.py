@@ -1,4 +1,5 @@
-"""The reference POS database: the tables a retailer's own POS stands in for (README, "The reference POS database").
+"""The reference POS database: the tables a retailer's own POS stands in for
+(docs/pos-gateway.md#the-reference-pos-database).
 
 Money and quantities are exact decimals (NUMERIC(12,4)). Times are UTC: `UtcDateTime` hands out timezone-aware
 datetimes on every backend and stores naive UTC where the database has no time zones (SQLite).

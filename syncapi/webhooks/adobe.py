@@ -9,7 +9,7 @@ The paths come from the request, before it is authenticated, so only the form Ad
 (`/prod/keys/pub-key-<id>.pem`) and a signature that cannot be one is refused without any fetch. Keys that have
 verified a signature are kept apart from everything else (unknown paths, keys that verified nothing yet), so
 unsigned requests naming made-up paths can neither push them out nor use up the fetch budget they rely on
-(docs/magento-setup.md, "How the signatures are checked").
+(docs/magento-setup.md#adobe-commerce-adobe-io-events, where it says how the signatures are checked).
 """
 
 from __future__ import annotations

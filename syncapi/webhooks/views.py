@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, request
 
-from syncapi import metrics
+from syncapi import metrics, services
 from syncapi.config import WEBHOOK_AUTH_ADOBE_IO, WEBHOOK_AUTH_HMAC
 from syncapi.errors import error_response
 from syncapi.queues import QUEUE_INBOUND, QueueUnavailableError, job_id
+from syncapi.state import run_history as store
 from syncapi.webhooks import adobe
 from syncapi.webhooks.events import OTHER, label
 from syncapi.webhooks.parsing import (
@@ -73,7 +74,7 @@ class Intake:
 
 def init_app(app) -> None:
     """Register the webhook blueprint on `app` with the signature schemes of its `WEBHOOK_AUTH`."""
-    settings = app.config["SETTINGS"]
+    settings = services.of_app(app).settings
     app.extensions[EXTENSION] = Intake(
         hmac=Verifier(settings.webhook_secret) if WEBHOOK_AUTH_HMAC in settings.webhook_auth else None,
         adobe_keys=(
@@ -85,7 +86,7 @@ def init_app(app) -> None:
 
 
 def _count_webhook(event: str, status: str | int) -> None:
-    current_app.extensions["services"].metrics.count_webhook(event, status)
+    services.of_app(current_app).metrics.count_webhook(event, status)
 
 
 @bp.before_request
@@ -209,9 +210,7 @@ def _receive_batch(intake: Intake, events: list, event_name: str | None, started
 
 def _record_bad_events(total: int, bad: list[tuple[str, str]]) -> None:
     """Keep the refused events of a batch in the run history (a failed `sales` run), where operators look."""
-    from syncapi.state import run_history as store
-
-    engine = current_app.extensions["state_engine"]
+    engine = services.of_app(current_app).state_engine
     try:
         run = store.create_run(
             engine, store.KIND_SALES, store.TRIGGER_WEBHOOK, {"delivery": "adobe-io batch", "events": total}
@@ -236,7 +235,7 @@ def _checked(intake: Intake, scheme: str, outcome: Delivery | Ignored) -> Delive
 
 
 def _enqueue(delivery: Delivery, delivery_id: str | None):
-    return current_app.extensions["queues"].enqueue(
+    return services.of_app(current_app).queues.enqueue(
         QUEUE_INBOUND,
         delivery.route.func,
         delivery.entity_id,

@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from jobs.dispatch import JOBS
+from syncapi import services
 from syncapi.state import (
     RUN_FAILED,
     RUN_KINDS,
@@ -120,7 +121,7 @@ def sync_command(
         raise click.UsageError("give either --full or --sku/--id, not both")
     if kind == KIND_SALES and force:
         raise click.UsageError("--force is not accepted for sales")
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     engine = svc.state_engine
     job = JOBS[kind]
     params = {"full": full} if kind == KIND_SALES else {"full": full, "keys": keys, "force": force}

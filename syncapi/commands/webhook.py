@@ -20,6 +20,7 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
+from syncapi import services
 from syncapi.config import Settings
 from syncapi.magento import customers, sales
 from syncapi.magento.client import MagentoClient, client_for
@@ -81,7 +82,7 @@ def test_event(kind: str, magento_id: int) -> bytes:
 )
 def send_test_command(kind: str, magento_id: int, url: str | None, wait: float) -> None:
     """Send a signed test webhook for Magento record MAGENTO_ID of KIND, then show where it went in the POS."""
-    settings: Settings = current_app.config["SETTINGS"]
+    settings: Settings = services.of_app(current_app).settings
     if not settings.webhook_secret:
         raise click.ClickException("setting WEBHOOK_SECRET is missing: the web process would refuse the delivery")
     _check_record(settings, kind, magento_id)
@@ -120,7 +121,7 @@ def _check_record(settings: Settings, kind: str, magento_id: int) -> None:
 
 def _follow(kind: str, magento_id: int, wait: float) -> None:
     """Print where the record went in the POS once the worker has handled it, or that it has not yet."""
-    engine = current_app.extensions["services"].state_engine
+    engine = services.of_app(current_app).state_engine
     deadline = time.monotonic() + wait
     while True:
         link = get_link(engine, kind, str(magento_id))

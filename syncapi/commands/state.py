@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from syncapi import services
 from syncapi.config import redact_url
 from syncapi.state.migrate import current_revision, upgrade
 from syncapi.state.run_history import prune_runs
@@ -17,7 +18,7 @@ state_cli = AppGroup("state", help="The service's own tables: links, runs, water
 @state_cli.command("init")
 def init_command() -> None:
     """Create or upgrade the sync_* tables in STATE_DATABASE_URL (default POS_DATABASE_URL); idempotent."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     where = redact_url(svc.settings.state_url)
     try:
         before = current_revision(svc.state_engine)
@@ -34,7 +35,7 @@ def init_command() -> None:
 @click.option("--older-than-days", type=click.IntRange(min=0), default=None, help="default: RUN_HISTORY_DAYS")
 def prune_command(older_than_days: int | None) -> None:
     """Delete finished runs created more than RUN_HISTORY_DAYS (or --older-than-days) days ago."""
-    svc = current_app.extensions["services"]
+    svc = services.of_app(current_app)
     days = svc.settings.run_history_days if older_than_days is None else older_than_days
     try:
         deleted = prune_runs(svc.state_engine, days)

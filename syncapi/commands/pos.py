@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import Engine, func, select
 
-from syncapi import state
+from syncapi import services, state
 from syncapi.config import redact_url
 from syncapi.pos import migrate
 from syncapi.pos import models as m
@@ -18,11 +18,11 @@ pos = AppGroup("pos", help="The reference POS database in POS_DATABASE_URL.")
 
 
 def _engine() -> Engine:
-    return current_app.extensions["pos_engine"]
+    return services.of_app(current_app).pos_engine
 
 
 def _where() -> str:
-    return redact_url(current_app.config["SETTINGS"].pos_database_url)
+    return redact_url(services.of_app(current_app).settings.pos_database_url)
 
 
 @pos.command("init")
@@ -39,7 +39,7 @@ def init_command() -> None:
     else:
         click.echo(f"POS tables in {_where()} upgraded from revision {before or 'none'} to {after}")
     # The service's own tables (links, runs, hashes) live beside the POS by default; one command sets up both.
-    state_engine = current_app.extensions["state_engine"]
+    state_engine = services.of_app(current_app).state_engine
     try:
         state.upgrade(state_engine)
     except Exception as exc:
@@ -57,7 +57,7 @@ def seed_command(demo: bool, if_empty: bool) -> None:
     engine = _engine()
     if migrate.current_revision(engine) != migrate.head_revision():
         raise click.ClickException(f"the POS tables in {_where()} are missing or old: run `flask --app app pos init`")
-    location = current_app.config["SETTINGS"].pos_location_code
+    location = services.of_app(current_app).settings.pos_location_code
     if if_empty:
         with engine.connect() as connection:
             products = connection.scalar(select(func.count()).select_from(m.Product))

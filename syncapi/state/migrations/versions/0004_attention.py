@@ -1,16 +1,16 @@
 """The attention list: the number people know a linked record by (an order's increment id) on its link, and
 operators' dismissals of attention items with their notes.
 
-Revision ID: 0003_attention
-Revises: 0002
+Revision ID: 0004_attention
+Revises: 0003
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_attention"
-down_revision = "0002"
+revision = "0004_attention"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

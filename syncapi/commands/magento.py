@@ -18,6 +18,7 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
+from syncapi import services
 from syncapi.config import MAGENTO_AUTH_BEARER, Settings
 from syncapi.magento import bulk
 from syncapi.magento.client import MagentoClient, client_for
@@ -204,7 +205,7 @@ magento_cli = AppGroup("magento", help="Commands about the Magento store.")
 )
 def check_command(no_bulk: bool, bulk_timeout: float) -> None:
     """Check that the configured Magento answers and the credentials work; say what is wrong if not."""
-    settings: Settings = current_app.config["SETTINGS"]
+    settings: Settings = services.of_app(current_app).settings
     click.echo(
         f"Checking Magento at {settings.magento_base_url} (auth {settings.magento_auth}, "
         f"store code {settings.magento_store_code})"
