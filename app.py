@@ -9,6 +9,7 @@ from flask import Flask
 
 from syncapi import (
     api,
+    console,
     dashboard,
     errors,
     headers,
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     state_commands.init_app(app)
     api.init_app(app)
     dashboard.init_app(app)
+    console.init_app(app)
     metrics_view.init_app(app)
     magento_commands.init_app(app)
     sync_commands.init_app(app)

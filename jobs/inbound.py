@@ -127,7 +127,7 @@ def _import(entity: str, raw_id: object, step: Callable[[Importer, int], ImportO
         outcome = step(importer_for(svc), record_id)
     except PermanentImportError as exc:
         _stop_retries(job)
-        _record_failure(svc, entity, record_id, exc.reason, will_retry=False, fields=fields)
+        _record_failure(svc, entity, record_id, exc.reason, will_retry=False, fields=fields, number=exc.number)
         _record_failed_run(svc, job, entity, record_id, exc.reason, fields)
         log.error("import failed for good", extra={**fields, "error": exc.reason, "ms": _ms(started)})
         raise
@@ -156,9 +156,11 @@ def _import(entity: str, raw_id: object, step: Callable[[Importer, int], ImportO
     return outcome.as_dict()
 
 
-def _record_failure(svc, entity: str, record_id: int, reason: str, *, will_retry: bool, fields: dict) -> None:
+def _record_failure(
+    svc, entity: str, record_id: int, reason: str, *, will_retry: bool, fields: dict, number: str | None = None
+) -> None:
     try:
-        record_failure(svc.state_engine, entity, record_id, reason, will_retry=will_retry)
+        record_failure(svc.state_engine, entity, record_id, reason, will_retry=will_retry, number=number)
     except Exception:  # the state database may be what failed: the job's own error is the one to raise
         log.exception("could not record the failed import on its link", extra=fields)
 

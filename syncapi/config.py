@@ -267,6 +267,7 @@ class Settings:
     #: POS location → units held back from the web at that location's source.
     stock_buffer: Mapping[str, int] | None = _setting("STOCK_BUFFER", None, _stock_buffer)
     store_timezone: str = _setting("STORE_TIMEZONE", "UTC", _timezone)
+    alert_webhook_url: str | None = _setting("ALERT_WEBHOOK_URL")
 
     # The service's own settings (docs/configuration.md#the-services-own-settings).
     env: str = _setting("SYNCAPI_ENV", ENV_PRODUCTION, _choice(ENV_PRODUCTION, ENV_DEVELOPMENT))
@@ -420,6 +421,8 @@ class Settings:
             raise SettingsError(
                 f"setting ADOBE_IO_KEY_BASE_URL must start with http:// or https://, got {self.adobe_io_key_base_url!r}"
             )
+        if self.alert_webhook_url and not self.alert_webhook_url.startswith(("http://", "https://")):
+            raise SettingsError("setting ALERT_WEBHOOK_URL must start with http:// or https://")
         if bool(self.dashboard_user) != bool(self.dashboard_password):
             raise SettingsError("settings DASHBOARD_USER and DASHBOARD_PASSWORD must be given together")
         unmapped = sorted(set(self.stock_buffer or {}) - set(self.stock_sources or {}))

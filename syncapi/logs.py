@@ -106,6 +106,8 @@ def secret_values(settings) -> list[str]:
         settings.magento_consumer_secret,
         settings.magento_access_token,
         settings.magento_access_token_secret,
+        # An incoming-webhook URL is its own credential (Slack and Teams put the secret in the path).
+        settings.alert_webhook_url,
     ]
     for url in (settings.redis_url, settings.pos_database_url, settings.state_database_url):
         password = _url_password(url)

@@ -6,6 +6,9 @@ jobs in its own process without forking per job: a fork per job costs about 0.2 
 and Magento connections, which alone misses a one-second webhook-to-POS target. `--fork` runs each job in a
 forked child instead (a crashing job then never takes its worker down). Other options: `--burst` (stop when the
 queues are empty), `--processes N`, and the queue names in priority order (default: inbound outbound default).
+
+With ALERT_WEBHOOK_URL set, a thread of the worker process checks every `syncapi.alerts.CHECK_INTERVAL_S`
+for alerts to send (`syncapi.alerts.check`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from rq.defaults import DEFAULT_JOB_MONITORING_INTERVAL
 from rq.worker import BaseWorker, WorkerStatus
 from rq.worker_pool import WorkerPool
 
-from syncapi import logs, services
+from syncapi import alerts, logs, services
 from syncapi.config import load_settings
 from syncapi.queues import QUEUE_NAMES, connect_redis
 
@@ -108,6 +111,30 @@ class _Heartbeat(threading.Thread):
             self.join()
 
 
+class AlertWatch(threading.Thread):
+    """Runs `alerts.check` every `interval_s` seconds until stopped; a failed check is logged, never raised."""
+
+    def __init__(self, svc: services.Services, interval_s: float = alerts.CHECK_INTERVAL_S):
+        super().__init__(name="alert-watch", daemon=True)
+        self.svc = svc
+        self.interval_s = interval_s
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                alerts.check(self.svc)
+            except Exception:  # Redis or the state database away: the next check tries again
+                log.exception("alert check failed")
+            self._stopped.wait(self.interval_s)
+
+    def stop(self) -> None:
+        """Stop checking; returns once no check is under way."""
+        self._stopped.set()
+        if self is not threading.current_thread():
+            self.join()
+
+
 class ForkingServiceWorker(_ServiceIntervals, Worker):
     """A worker that forks a child per job (which rq's own monitor keeps beating), with the service's intervals."""
 
@@ -125,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     logs.configure(settings)
     logs.log_startup(settings, "worker")
-    services.install(services.Services(settings))  # what the workers and their jobs read their settings from
+    svc = services.install(services.Services(settings))  # what the workers and their jobs read their settings from
+    if settings.alert_webhook_url:
+        AlertWatch(svc).start()
     connection = connect_redis(settings.redis_url)
     worker_class = ForkingServiceWorker if args.fork else ServiceWorker
     processes = args.processes if args.processes is not None else settings.worker_processes

@@ -37,6 +37,10 @@ ENDPOINTS = [
     ("get", "/api/v1/jobs/failed"),
     ("post", "/api/v1/jobs/failed/some-job/retry"),
     ("post", "/api/v1/jobs/failed/retry"),
+    ("get", "/api/v1/attention"),
+    ("post", "/api/v1/attention/link-order-1/retry"),
+    ("post", "/api/v1/attention/retry"),
+    ("post", "/api/v1/attention/link-order-1/dismiss"),
 ]
 
 
@@ -110,6 +114,10 @@ def test_openapi_document_is_public_valid_and_complete(api):
         "/api/v1/jobs/failed",
         "/api/v1/jobs/failed/{job_id}/retry",
         "/api/v1/jobs/failed/retry",
+        "/api/v1/attention",
+        "/api/v1/attention/{item_id}/retry",
+        "/api/v1/attention/retry",
+        "/api/v1/attention/{item_id}/dismiss",
     }
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
     assert spec["security"] == [{"bearerAuth": []}]

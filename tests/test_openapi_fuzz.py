@@ -35,6 +35,10 @@ OPERATIONS = [
     ("GET", "/api/v1/jobs/failed"),
     ("POST", "/api/v1/jobs/failed/{job_id}/retry"),
     ("POST", "/api/v1/jobs/failed/retry"),
+    ("GET", "/api/v1/attention"),
+    ("POST", "/api/v1/attention/{item_id}/retry"),
+    ("POST", "/api/v1/attention/retry"),
+    ("POST", "/api/v1/attention/{item_id}/dismiss"),
 ]
 #: Operations whose body, query or path parameters have documented limits an invalid request can break
 #: (the others take only free-form path strings, or nothing).
@@ -44,6 +48,9 @@ CONSTRAINED = {
     ("GET", "/api/v1/runs/{run_id}"),
     ("GET", "/api/v1/runs"),
     ("GET", "/api/v1/jobs/failed"),
+    ("GET", "/api/v1/attention"),
+    ("POST", "/api/v1/attention/retry"),
+    ("POST", "/api/v1/attention/{item_id}/dismiss"),
 }
 #: (id, generation mode, whether the right token is sent): valid requests; invalid ones with the token, so
 #: they reach validation; and any request with whatever Authorization header schemathesis makes up.

@@ -68,7 +68,7 @@ def test_upgrade_creates_the_tables_once_and_leaves_other_tables_alone(database_
         connection.execute(text("CREATE TABLE products (sku VARCHAR(64) PRIMARY KEY)"))
         connection.execute(text("INSERT INTO products (sku) VALUES ('A-1')"))
     assert current_revision(engine) is None
-    assert upgrade(engine) == head_revision() == "0004"
+    assert upgrade(engine) == head_revision() == "0005"
     assert upgrade(engine) == head_revision()  # idempotent
     names = set(inspect(engine).get_table_names())
     tables = {"sync_links", "sync_runs", "sync_run_errors", "sync_run_differences", "sync_watermarks", "sync_hashes"}

@@ -6,6 +6,8 @@
     POST /api/v1/pos/changes                    the POS announces changed records
     GET  /api/v1/links/<entity>/<magento_id>    where a Magento record went in the POS
     GET  /api/v1/jobs/failed, POST /api/v1/jobs/failed/<job_id>/retry, POST /api/v1/jobs/failed/retry
+    GET  /api/v1/attention, POST /api/v1/attention/<id>/retry, POST /api/v1/attention/retry,
+    POST /api/v1/attention/<id>/dismiss         what needs an operator, and acting on it
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from syncapi import errors
-from syncapi.api import common, jobs, links, runs, sync
+from syncapi.api import attention, common, jobs, links, runs, sync
 from syncapi.api.schemas import ErrorSchema, SchemaExtrasPlugin
 
 #: Swagger UI's files, served by the service itself from the pinned swagger-ui-bundle package: the page works
@@ -88,7 +90,7 @@ def init_app(app) -> ServiceApi:
     )
     app.register_blueprint(swagger_ui_files)
     api = ServiceApi(app, spec_kwargs={"extra_plugins": [SchemaExtrasPlugin()]})
-    for blp in (sync.blp, runs.blp, links.blp, jobs.blp):
+    for blp in (sync.blp, runs.blp, links.blp, jobs.blp, attention.blp):
         api.register_blueprint(blp)
     app.extensions["api"] = api
     return api

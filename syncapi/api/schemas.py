@@ -5,8 +5,11 @@ from __future__ import annotations
 from apispec import BasePlugin
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from syncapi import problems
+from syncapi.attention import KINDS as ATTENTION_KINDS
 from syncapi.queues import QUEUE_NAMES
 from syncapi.run_lifecycle import MAX_KEYS
+from syncapi.state.dismissals import MAX_NOTE_CHARS
 from syncapi.state.links import LINK_ENTITIES, LINK_STATUSES
 from syncapi.state.models import KEY_LENGTH
 from syncapi.state.run_history import MAX_LIST_LIMIT, RUN_KINDS, RUN_STATUSES, TRIGGERS
@@ -326,3 +329,66 @@ class RequeuedAllSchema(Schema):
     requeued = fields.List(fields.String(), metadata={"description": "ids of the jobs queued again"})
     count = fields.Integer()
     skipped = fields.List(fields.String(), metadata={"description": "ids whose job data had expired"})
+
+
+class AttentionQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    kind = fields.String(
+        validate=validate.OneOf(ATTENTION_KINDS),
+        metadata={"description": "only items of this kind: a record's entity, a run's kind, or `job`"},
+    )
+    older_than = fields.String(
+        validate=validate.Regexp(r"^\d{1,9}[smhd]?$", error="a whole number with a unit s, m, h or d, e.g. 2h"),
+        metadata={"description": "only items failing for longer than this (`30m`, `2h`, `1d`; seconds alone)"},
+    )
+    code = fields.String(validate=validate.OneOf(problems.CODES), metadata={"description": "only items of this code"})
+
+
+class AttentionItemSchema(Schema):
+    id = fields.String(metadata={"description": "`link-<entity>-<magento_id>`, `run-<run_id>` or `job-<job_id>`"})
+    entity = fields.String(metadata={"description": "a record's entity (`order`…), a run's kind, or `job`"})
+    key = fields.String(metadata={"description": "the Magento id, the first failed SKU or key, or the job's function"})
+    magento_number = fields.String(allow_none=True, metadata={"description": "an order's increment id"})
+    code = fields.String(metadata={"enum": list(problems.CODES), "description": "why, machine-readable"})
+    message = fields.String(metadata={"description": "why, in one sentence naming the SKU or field"})
+    since = fields.DateTime(metadata={"description": "when it last failed"})
+    tries = fields.Integer(metadata={"description": "attempts so far (runs in a row, for a run)"})
+
+
+class AttentionRetrySchema(Schema):
+    id = fields.String()
+    status = fields.String(metadata={"description": "`queued`, or `duplicate` when the same work was waiting"})
+    job_id = fields.String()
+
+
+class AttentionRetryAllBodySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=validate.OneOf(problems.CODES))
+    kind = fields.String(validate=validate.OneOf(ATTENTION_KINDS))
+
+
+class AttentionRetriedAllSchema(Schema):
+    retried = fields.List(fields.Nested(AttentionRetrySchema))
+    count = fields.Integer()
+    skipped = fields.List(fields.String(), metadata={"description": "ids resolved or requeued meanwhile"})
+
+
+class DismissBodySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    note = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=MAX_NOTE_CHARS), _not_blank],
+        metadata={"pattern": NOT_BLANK_PATTERN, "description": "why it is dismissed"},
+    )
+
+
+class DismissedSchema(Schema):
+    id = fields.String()
+    note = fields.String()
+    dismissed_at = fields.DateTime()

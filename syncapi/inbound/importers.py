@@ -61,11 +61,13 @@ class PermanentImportError(Exception):
     """The record cannot be imported as it is; trying the same job again gives the same answer until the cause
     (the POS's catalogue, the record in Magento, the credentials) is fixed."""
 
-    def __init__(self, entity: str, magento_id: object, reason: str):
+    def __init__(self, entity: str, magento_id: object, reason: str, number: str | None = None):
         super().__init__(f"{entity_name(entity)} {magento_id}: {reason}")
         self.entity = entity
         self.magento_id = magento_id
         self.reason = reason
+        #: The number people know the record by (an order's increment id), when Magento gave one.
+        self.number = number
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ class Importer:
         """Write the order as a sale once its state is a write state; else record it pending (or skipped). A
         canceled order voids its sale, a partly canceled one takes that part back (docs/sync.md)."""
         order = self._read(ENTITY_ORDER, order_id, "it", lambda: sales.get_order(self.client, order_id))
-        with _permanent(ENTITY_ORDER, order_id):
+        with _permanent(ENTITY_ORDER, order_id, order):
             if mappers.is_canceled(order):
                 return self._cancel(order_id, None)
             decision = mappers.order_decision(order, self.write_states)
@@ -197,7 +199,7 @@ class Importer:
         """Write the invoice and its payment; it lands even before its order's sale, which links it later."""
         invoice = self._read(ENTITY_INVOICE, invoice_id, "it", lambda: sales.get_invoice(self.client, invoice_id))
         order = self._order_of(ENTITY_INVOICE, invoice_id, invoice)
-        with _permanent(ENTITY_INVOICE, invoice_id):
+        with _permanent(ENTITY_INVOICE, invoice_id, invoice):
             result = self.gateway.write_invoice(mappers.invoice_to_pos(invoice, order, pos_currency=self.pos_currency))
         return self._synced(ENTITY_INVOICE, invoice_id, result)
 
@@ -207,7 +209,7 @@ class Importer:
             ENTITY_CREDITMEMO, creditmemo_id, "it", lambda: sales.get_creditmemo(self.client, creditmemo_id)
         )
         order = self._order_of(ENTITY_CREDITMEMO, creditmemo_id, creditmemo)
-        with _permanent(ENTITY_CREDITMEMO, creditmemo_id):
+        with _permanent(ENTITY_CREDITMEMO, creditmemo_id, creditmemo):
             result = self.gateway.write_credit_note(
                 mappers.creditmemo_to_pos(
                     creditmemo, order, pos_currency=self.pos_currency, return_location=self.return_location
@@ -288,17 +290,22 @@ class Importer:
 
 
 @contextmanager
-def _permanent(entity: str, magento_id: int) -> Iterator[None]:
-    """Turn the POS's refusals and unmappable records into `PermanentImportError`."""
+def _permanent(entity: str, magento_id: int, record: dict | None = None) -> Iterator[None]:
+    """Turn the POS's refusals and unmappable records into `PermanentImportError`, carrying the record's
+    number (`increment_id`) when `record` has one."""
+    number = record.get("increment_id") if record is not None else None
+    number = str(number) if isinstance(number, str | int) and str(number).strip() else None
     try:
         yield
     except PosValidationError as exc:
-        raise PermanentImportError(entity, magento_id, f"the POS refused it: {exc}") from exc
+        raise PermanentImportError(entity, magento_id, f"the POS refused it: {exc}", number) from exc
     except MappingError as exc:
-        raise PermanentImportError(entity, magento_id, f"it cannot be mapped to the POS: {exc}") from exc
+        raise PermanentImportError(entity, magento_id, f"it cannot be mapped to the POS: {exc}", number) from exc
 
 
-def record_failure(engine: Engine, entity: str, magento_id: int, reason: str, *, will_retry: bool) -> None:
+def record_failure(
+    engine: Engine, entity: str, magento_id: int, reason: str, *, will_retry: bool, number: str | None = None
+) -> None:
     """Record a failed attempt on the link: `pending` while RQ will try again, `failed` once it will not.
 
     A record already synced (or voided) stays so: a later attempt that failed does not move it out of the POS.
@@ -309,4 +316,4 @@ def record_failure(engine: Engine, entity: str, magento_id: int, reason: str, *,
     if will_retry:
         record_link(engine, entity, magento_id, LINK_PENDING, error=f"{reason} (will be retried)")
     else:
-        record_link(engine, entity, magento_id, LINK_FAILED, error=reason)
+        record_link(engine, entity, magento_id, LINK_FAILED, error=reason, magento_number=number)

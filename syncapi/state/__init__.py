@@ -11,6 +11,10 @@ Links (`sync_links`, one per Magento record written to the POS):
     record_links(engine, entity, [(magento_id, status, pos_id, error)]) -> int   (many in one transaction)
     get_link(engine, entity, magento_id) -> Link | None
     links_with_status(engine, entity, status, limit=None) -> list[Link]
+    failing_links(engine, limit=None) -> list[Link]   (failed, or pending after a failed attempt)
+
+Dismissals (`sync_attention_dismissals`, `syncapi.state.dismissals`): dismiss(engine, item_id, failed_at, note);
+    dismissals(engine) -> {item_id: Dismissal}
 
 Runs (`sync_runs`, `sync_run_errors`; the job side is `syncapi.run_lifecycle.run_context`):
     create_run(engine, kind, trigger, params=None, job_id=None) -> Run
@@ -42,6 +46,7 @@ from syncapi.state.links import (
     LINK_STATUSES,
     LINK_SYNCED,
     Link,
+    failing_links,
     get_link,
     links_with_status,
     record_link,
@@ -123,6 +128,7 @@ __all__ = [
     "delete_hashes",
     "delete_run",
     "drain_announced",
+    "failing_links",
     "finish_run",
     "get_hashes",
     "get_link",

@@ -19,6 +19,8 @@ LINK_SKIPPED = "skipped"
 #: An order whose sale was written and then voided, because the order was canceled in Magento.
 LINK_VOIDED = "voided"
 LINK_STATUSES = (LINK_PENDING, LINK_SYNCED, LINK_FAILED, LINK_SKIPPED, LINK_VOIDED)
+#: How the error of a pending link ends when its last attempt failed and RQ will try again.
+_RETRIED = "%(will be retried)"
 #: Longest error message kept on a link; longer ones are cut, never refused.
 MAX_ERROR_CHARS = 4000
 
@@ -27,6 +29,7 @@ _ON_EXISTING = {
     "status": SET,
     "error": SET,
     "pos_id": COALESCE,  # a failed retry never forgets where the record already landed
+    "magento_number": COALESCE,
     "synced_at": COALESCE,  # only a `synced` attempt moves it
     "updated_at": SET,
     "attempts": INCREMENT,
@@ -45,6 +48,8 @@ class Link:
     attempts: int
     synced_at: datetime | None
     updated_at: datetime
+    #: The number people know the record by (an order's increment id), when it was recorded.
+    magento_number: str | None = None
 
 
 def record_link(
@@ -54,21 +59,25 @@ def record_link(
     status: str,
     pos_id: str | int | None = None,
     error: str | None = None,
+    magento_number: str | None = None,
 ) -> Link:
     """Create or update the link of one Magento record; every call counts one attempt.
 
     `synced` stamps `synced_at`; `pos_id=None` keeps a POS id already known; `error` replaces the last one
-    (pass None to clear it). Raises ValueError on an unknown entity or status, changing nothing.
+    (pass None to clear it); `magento_number=None` keeps one already known. Raises ValueError on an unknown
+    entity or status, changing nothing.
     """
     entity = choice("entity", entity, LINK_ENTITIES)
     status = choice("status", status, LINK_STATUSES)
     magento_id = text_value("magento_id", magento_id, MAGENTO_ID_LENGTH)
     pos_id = text_value("pos_id", pos_id, KEY_LENGTH, allow_none=True)
+    magento_number = text_value("magento_number", magento_number, MAGENTO_ID_LENGTH, allow_none=True)
     now = utcnow()
     row = {
         "entity": entity,
         "magento_id": magento_id,
         "pos_id": pos_id,
+        "magento_number": magento_number,
         "status": status,
         "error": clip(str(error), MAX_ERROR_CHARS) if error else None,
         "attempts": 1,
@@ -99,6 +108,7 @@ def record_links(
             "entity": entity,
             "magento_id": key,
             "pos_id": text_value("pos_id", pos_id, KEY_LENGTH, allow_none=True),
+            "magento_number": None,
             "status": status,
             "error": clip(str(error), MAX_ERROR_CHARS) if error else None,
             "attempts": 1,
@@ -137,9 +147,24 @@ def links_with_status(engine: Engine, entity: str, status: str, limit: int | Non
         return [_link(row) for row in connection.execute(query)]
 
 
+def failing_links(engine: Engine, limit: int | None = None) -> list[Link]:
+    """Links that failed for good, and pending ones whose last attempt failed (they keep being retried), oldest
+    attempt first."""
+    query = (
+        _select()
+        .where((_TABLE.c.status == LINK_FAILED) | ((_TABLE.c.status == LINK_PENDING) & _TABLE.c.error.like(_RETRIED)))
+        .order_by(_TABLE.c.updated_at, _TABLE.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [_link(row) for row in connection.execute(query)]
+
+
 def _select():
     t = _TABLE.c
-    return select(t.entity, t.magento_id, t.pos_id, t.status, t.error, t.attempts, t.synced_at, t.updated_at)
+    return select(
+        t.entity, t.magento_id, t.pos_id, t.status, t.error, t.attempts, t.synced_at, t.updated_at, t.magento_number
+    )
 
 
 def _link(row) -> Link:

@@ -76,6 +76,8 @@ class LinkRow(StateBase):
     entity: Mapped[str] = mapped_column(String(16))
     magento_id: Mapped[str] = mapped_column(String(MAGENTO_ID_LENGTH))
     pos_id: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    #: The number people know the record by (an order's increment id, e.g. `000004711`), when Magento gave one.
+    magento_number: Mapped[str | None] = mapped_column(String(MAGENTO_ID_LENGTH))
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -157,3 +159,15 @@ class HashRow(StateBase):
     hash: Mapped[str] = mapped_column(String(128))
     magento_id: Mapped[str | None] = mapped_column(String(MAGENTO_ID_LENGTH))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DismissalRow(StateBase):
+    """An operator's dismissal of one attention item, with a note; it hides the item until it fails again."""
+
+    __tablename__ = "sync_attention_dismissals"
+
+    item_id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    #: When the item had last failed as it was dismissed: a later failure shows it again.
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text)
+    dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime)
