@@ -23,7 +23,7 @@ import pytest
 from flask import abort, jsonify
 from flask.cli import FlaskGroup
 
-from jobs import periodic, reconcile
+from jobs import outbound, periodic, reconcile
 from jobs.dispatch import JOBS
 from jobs.inbound import IMPORT_JOBS
 from syncapi.config import Settings
@@ -484,7 +484,7 @@ def test_every_documented_job_path_imports():
     queues (the kinds of run, the imports, the cron schedule) and the old paths kept for work queued before an
     upgrade, and each resolves."""
     rows = table("Jobs", "job")
-    kinds = ("products", "stock", "prices", "categories", "customers")
+    kinds = [kind for kind in JOBS if dotted_path(JOBS[kind]).startswith("jobs.outbound.push_")]
     paths = [code.split("(")[0] for row in rows for code in codes(row["job"])]
     documented = set()
     for path in paths:
@@ -494,10 +494,17 @@ def test_every_documented_job_path_imports():
     registrar = _Registrar()
     periodic.register_schedule(registrar, Settings())
     assert len(registrar.registered) >= 3, "the schedule registered nothing"
-    # `sync sales --since` queues the backfill itself (syncapi.commands.sync).
+    # `sync sales --since` queues the backfill itself (syncapi.commands.sync); a stock check is its own job
+    # (`jobs.dispatch.start_stock_check`).
     queued = {
         dotted_path(func)
-        for func in [*JOBS.values(), *IMPORT_JOBS.values(), *registrar.registered, reconcile.backfill_sales]
+        for func in [
+            *JOBS.values(),
+            *IMPORT_JOBS.values(),
+            *registrar.registered,
+            reconcile.backfill_sales,
+            outbound.check_stock,
+        ]
     }
     for old, new in OLD_JOB_PATHS.items():
         assert dotted_path(new) in queued, f"{old} stands for {dotted_path(new)}, which nothing queues any more"
