@@ -48,6 +48,8 @@ ENTITY_CREDITMEMO = "creditmemo"
 ENTITY_CUSTOMER = "customer"
 ENTITY_CATEGORY = "category"
 ENTITIES = (ENTITY_ORDER, ENTITY_INVOICE, ENTITY_CREDITMEMO, ENTITY_CUSTOMER, ENTITY_CATEGORY)
+#: The link note of a canceled order with no sale: also the mark a sale written meanwhile looks for.
+CANCELED_NOTE = "the order is canceled and was never written to the POS; nothing to take back"
 #: How each entity is named in messages.
 NAMES = {ENTITY_CREDITMEMO: "credit memo"}
 
@@ -150,21 +152,22 @@ class Importer:
         return ImportOutcome(ENTITY_ORDER, order_id, status, note=decision.reason)
 
     def _after_written(self, order_id: int, result: WriteResult) -> ImportOutcome:
-        """Look at the order again once its sale is written: a cancellation that came while it was being written
-        found no sale to void, so it is taken back here."""
-        order = self._read(ENTITY_ORDER, order_id, "it", lambda: sales.get_order(self.client, order_id))
-        if mappers.is_canceled(order):
+        """Look at the order's link once its sale is written: a cancellation that came while it was being written
+        marked the link before finding no sale to void, so the sale is taken back here."""
+        link = get_link(self.state_engine, ENTITY_ORDER, order_id)
+        if link is not None and link.status == LINK_SKIPPED and link.error == CANCELED_NOTE:
             return self._cancel(order_id, None)
         return self._synced(ENTITY_ORDER, order_id, result)
 
     def _cancel(self, order_id: int, sold: dict | None) -> ImportOutcome:
         """Void the order's sale (`sold=None`) or take back what is no longer sold; a no-op without a sale."""
+        if sold is None:
+            # Marked before looking for the sale, so a write committing meanwhile sees the mark and voids it.
+            record_link(self.state_engine, ENTITY_ORDER, order_id, LINK_SKIPPED, error=CANCELED_NOTE)
         cancellation = self.gateway.cancel_sale(order_id, sold)
         if cancellation is None:
-            note = "the order is canceled and was never written to the POS; nothing to take back"
             log.info("cancellation of an order the POS does not have", extra={"magento_order_id": order_id})
-            record_link(self.state_engine, ENTITY_ORDER, order_id, LINK_SKIPPED, error=note)
-            return ImportOutcome(ENTITY_ORDER, order_id, LINK_SKIPPED, note=note)
+            return ImportOutcome(ENTITY_ORDER, order_id, LINK_SKIPPED, note=CANCELED_NOTE)
         outcome = self._order_outcome(order_id)
         if not cancellation.changed:
             return outcome
