@@ -383,8 +383,8 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in fill.items() if not getattr(self, k)})
 
     def _with_stock_defaults(self) -> Settings:
-        sources = self.stock_sources or {self.pos_location_code: self.magento_source_code}
-        return dataclasses.replace(self, stock_sources=dict(sources), stock_buffer=dict(self.stock_buffer or {}))
+        # STOCK_SOURCES' default pair is filled by __post_init__, on every construction.
+        return dataclasses.replace(self, stock_buffer=dict(self.stock_buffer or {}))
 
     def _validated(self) -> Settings:
         required = ["magento_base_url"]
